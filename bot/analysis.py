@@ -1,0 +1,389 @@
+"""Reading a customer's message: emotion, intensity, threats, category, demand, topic.
+
+No Telegram here. One :class:`Analyzer` is built per phrase set at start-up (it
+owns a jieba tokenizer with the lexicon loaded as a user dictionary); analysing
+a message is then one segmentation and one pass over its tokens::
+
+    analyzer = Analyzer(load_phrases(Path("phrases")))
+    result = analyzer.analyze("你们发货太慢了，我非常失望！")
+    result.emotion, result.intensity     # 'disappointment', 2
+    result.triggers["emotion"]           # ['太慢了', '非常失望'] : why it said so
+    analyzer.empathy(result).text        # '我理解您对发货这件事非常失望，…'
+
+Every judgement comes with the words that triggered it, because agents do not
+trust a score without a reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import zlib
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Iterable
+
+import jieba
+import jieba.analyse
+import jieba.posseg
+
+from bot.phrases import EMOTIONS, PhraseSet
+from bot.text import normalize
+
+# Ties between emotions go to the more specific reading.
+EMOTION_PRIORITY = ("anger", "disappointment", "anxiety", "dissatisfaction")
+NEGATION_WINDOW = 3
+EMOJI_WEIGHT = 1.5
+TOPIC_TAGS = frozenset({"n", "nz", "vn", "nr", "nt", "nw", "an"})
+TOPIC_STOPWORDS = frozenset(
+    "问题 东西 事情 事儿 情况 时候 你们 我们 他们 客服 公司 消息 电话 今天 昨天 明天 时间 小时 "
+    "订单号 单号 什么 怎么 这个 那个 一下 现在 已经 还是 就是 这样 一个 人家 老板 朋友 谢谢 "
+    "感觉 意思 办法 结果 答复 回复 说法 交代 道歉 损失 态度".split()
+)
+jieba.setLogLevel(logging.WARNING)   # its dictionary-loading chatter is not our log
+
+CLAUSE_END = frozenset("，。！？；：,.!?;:\n…~")
+_ASCII_WORD = re.compile(r"[0-9a-z]+")
+_BANG = re.compile(r"!{2,}")
+_QUESTION = re.compile(r"\?{2,}")
+
+
+@lru_cache(maxsize=1)
+def _word_tags() -> dict[str, str]:
+    """Part-of-speech tags of jieba's main dictionary (read once per process)."""
+    return jieba.posseg.POSTokenizer(jieba.Tokenizer()).word_tag_tab
+
+
+@lru_cache(maxsize=1)
+def _idf() -> tuple[dict[str, float], float, frozenset[str]]:
+    """jieba.analyse's IDF table, median IDF and stop words (read once per process)."""
+    tfidf = jieba.analyse.TFIDF()
+    return tfidf.idf_freq, tfidf.median_idf, frozenset(tfidf.stop_words)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the analyser read in one message (the ``analyze`` contract plus reasons)."""
+
+    text: str
+    negative: bool
+    emotion: str | None
+    intensity: int
+    severe: bool
+    category: str | None
+    demand: str | None
+    keywords: list[str]
+    empathy: str | None = None
+    topic: str | None = None
+    feeling: str | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+    triggers: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """The JSON shape of ``complaint-bot analyze`` (contract keys first)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Empathy:
+    """One empathy sentence and the template it came from (so the bot can avoid repeating it)."""
+
+    key: str
+    text: str
+
+
+@dataclass
+class _Entry:
+    """Everything the lexicon knows about one token."""
+
+    emotion: list[tuple[str, float]] = field(default_factory=list)
+    positive: float = 0.0
+    negator: bool = False
+    degree: float = 0.0
+    category: list[str] = field(default_factory=list)
+    demand: list[str] = field(default_factory=list)
+    severe: bool = False
+    severe_word: bool = False
+    severe_action: bool = False
+    cancel: bool = False
+
+
+class Analyzer:
+    """Emotion, severity, category and demand from one message; built once per phrase set."""
+
+    def __init__(self, phrases: PhraseSet):
+        self.phrases = phrases
+        emo = phrases.emotions
+        self._lexicon: dict[str, _Entry] = defaultdict(_Entry)
+
+        def norm(word: str) -> str:
+            return normalize(word).text.strip()
+
+        for emotion, spec in emo.emotions.items():
+            for word, weight in spec.words.items():
+                self._lexicon[norm(word)].emotion.append((emotion, weight))
+        for word, weight in emo.positive.items():
+            self._lexicon[norm(word)].positive = weight
+        for word in emo.negators:
+            self._lexicon[norm(word)].negator = True
+        for word, weight in emo.degree.items():
+            self._lexicon[norm(word)].degree = weight
+        for cat in phrases.categories.categories:
+            for word in cat.keywords:
+                self._lexicon[norm(word)].category.append(cat.name)
+        for demand in phrases.categories.demands:
+            for word in demand.keywords:
+                self._lexicon[norm(word)].demand.append(demand.name)
+        for word in emo.severe.always:
+            self._lexicon[norm(word)].severe = True
+        for word in emo.severe.with_action.words:
+            self._lexicon[norm(word)].severe_word = True
+        for word in emo.severe.with_action.actions:
+            self._lexicon[norm(word)].severe_action = True
+        for word in emo.severe.cancel:
+            self._lexicon[norm(word)].cancel = True
+        self._lexicon = dict(self._lexicon)
+
+        self._emoji: dict[str, str] = {
+            e: emotion for emotion, spec in emo.emotions.items() for e in spec.emoji
+        }
+        self._rhetorical = [re.compile(p) for p in emo.rhetorical]
+        self._mirror = {emotion: {norm(w) for w in spec.mirror} for emotion, spec in emo.emotions.items()}
+        self._category_order = [c.name for c in phrases.categories.categories]
+        self._demand_order = [d.name for d in phrases.categories.demands]
+
+        self._tokenizer = jieba.Tokenizer()
+        self._tokenizer.initialize()
+        for word in self._lexicon:
+            if len(word) > 1 and not _ASCII_WORD.fullmatch(word):
+                self._tokenizer.add_word(word)
+        self._tags = _word_tags()
+        self._idf, self._median_idf, self._stopwords = _idf()
+
+    # ------------------------------------------------------------------ analysis
+
+    def tokens(self, text: str) -> list[str]:
+        """The tokens the analyser reads (normalised, lexicon words kept whole)."""
+        return self._tokenizer.lcut(normalize(text).text)
+
+    def analyze(self, text: str) -> Analysis:
+        """Read one message. Never raises on any string."""
+        norm = normalize(text).text
+        tokens = self._tokenizer.lcut(norm)
+        scores = dict.fromkeys(EMOTIONS, 0.0)
+        triggers: dict[str, list[str]] = {
+            "emotion": [], "negated": [], "severe": [], "category": [], "demand": []
+        }
+        category_hits: dict[str, int] = defaultdict(int)
+        demand_hits: dict[str, int] = defaultdict(int)
+        clause: list[str] = []          # tokens of the current clause, for negation/degree
+        severe_words: list[int] = []
+        actions: list[int] = []
+        rhetorical = self._rhetorical_spans(norm)
+        position = 0
+
+        for i, tok in enumerate(tokens):
+            start = position
+            position += len(tok)
+            if tok in CLAUSE_END or tok.isspace():
+                if tok in CLAUSE_END:
+                    clause = []
+                continue
+            entry = self._lexicon.get(tok)
+            if entry is None:
+                clause.append(tok)
+                continue
+            if entry.emotion or entry.positive:
+                negated, degree, prefix = self._modifiers(clause)
+                if negated and any(a <= start < b for a, b in rhetorical):
+                    negated = False
+                shown = prefix + tok
+                if entry.emotion and not negated:
+                    for emotion, weight in entry.emotion:
+                        scores[emotion] += weight * degree
+                    triggers["emotion"].append(shown)
+                elif entry.emotion:
+                    triggers["negated"].append(shown)
+                elif entry.positive and negated:
+                    scores["dissatisfaction"] += entry.positive * min(degree, 1.0)
+                    triggers["emotion"].append(shown)
+            for name in entry.category:
+                category_hits[name] += 1
+                triggers["category"].append(tok)
+            for name in entry.demand:
+                demand_hits[name] += 1
+                triggers["demand"].append(tok)
+            if entry.severe and not self._cancelled(clause):
+                triggers["severe"].append(tok)
+            if entry.severe_word and not self._cancelled(clause):
+                severe_words.append(i)
+            if entry.severe_action:
+                actions.append(i)
+            clause.append(tok)
+
+        window = self.phrases.emotions.severe.with_action.window
+        for i in severe_words:
+            if any(abs(i - a) <= window for a in actions):
+                triggers["severe"].append(tokens[i])
+
+        for ch, emotion in self._emoji_hits(text):
+            scores[emotion] += EMOJI_WEIGHT
+            triggers["emotion"].append(ch)
+
+        thresholds = self.phrases.emotions.thresholds
+        severe = bool(triggers["severe"])
+        total = sum(scores.values())
+        if total > 0:
+            punct = self.phrases.emotions.punctuation
+            bangs, questions = len(_BANG.findall(norm)), len(_QUESTION.findall(norm))
+            total += punct.exclaim * min(bangs, 2) + punct.question * min(questions, 2)
+            if bangs:
+                triggers["emotion"].append("!" * 3)
+            if questions:
+                triggers["emotion"].append("?" * 3)
+        negative = total >= thresholds.negative or severe
+        emotion = None
+        if negative:
+            best = max(scores.values())
+            emotion = "anger" if best <= 0 else next(e for e in EMOTION_PRIORITY if scores[e] == best)
+        intensity = 0 if not negative else 2 if (severe or total >= thresholds.strong) else 1
+
+        category = self._best(category_hits, self._category_order)
+        demand = self._best(demand_hits, self._demand_order)
+        keywords = self._keywords(tokens)
+        topic = self._topic(tokens, category) if negative else None
+        feeling = self._feeling(emotion, triggers["emotion"]) if emotion else None
+        return Analysis(
+            text=text,
+            negative=negative,
+            emotion=emotion,
+            intensity=intensity,
+            severe=severe,
+            category=category,
+            demand=demand,
+            keywords=keywords,
+            topic=topic,
+            feeling=feeling,
+            scores={k: round(v, 2) for k, v in scores.items() if v},
+            triggers={k: _unique(v) for k, v in triggers.items() if v},
+        )
+
+    def analyze_with_empathy(self, text: str, avoid: Iterable[str] = ()) -> Analysis:
+        """:meth:`analyze` plus the empathy sentence, as the ``analyze`` CLI prints it."""
+        result = self.analyze(text)
+        sentence = self.empathy(result, avoid)
+        if sentence is None:
+            return result
+        return Analysis(**{**result.__dict__, "empathy": sentence.text})
+
+    # ------------------------------------------------------------------ empathy
+
+    def empathy(self, result: Analysis, avoid: Iterable[str] = ()) -> Empathy | None:
+        """An empathy sentence for a negative message, mirroring its topic and feeling.
+
+        ``avoid`` holds template keys already used in this conversation; they are
+        skipped while any other template fits. The choice is stable for a given text.
+        """
+        if not result.negative or result.emotion is None:
+            return None
+        level = "strong" if result.intensity >= 2 else "mild"
+        templates = getattr(self.phrases.empathy.templates[result.emotion], level)
+        options = [
+            (f"{result.emotion}.{level}.{i}", t)
+            for i, t in enumerate(templates)
+            if result.topic or "{topic}" not in t
+        ]
+        avoid = set(avoid)
+        fresh = [o for o in options if o[0] not in avoid] or options
+        key, template = fresh[zlib.crc32(result.text.encode("utf-8", "replace")) % len(fresh)]
+        feeling = result.feeling or self.phrases.emotions.emotions[result.emotion].feeling
+        return Empathy(key, template.format(topic=result.topic or "", feeling=feeling))
+
+    # ------------------------------------------------------------------ helpers
+
+    def _modifiers(self, clause: list[str]) -> tuple[bool, float, str]:
+        """Negation and degree from the tokens just before an emotion word."""
+        negations = 0
+        degree = 1.0
+        prefix: list[str] = []
+        for tok in reversed(clause[-NEGATION_WINDOW:]):
+            entry = self._lexicon.get(tok)
+            if entry is None:
+                if tok in ("都", "也", "还", "可", "是", "有", "得", "到"):
+                    prefix.append(tok)
+                    continue
+                break
+            if entry.negator:
+                negations += 1
+            elif entry.degree:
+                degree = max(degree, entry.degree) if entry.degree >= 1 else min(degree, entry.degree)
+            else:
+                break
+            prefix.append(tok)
+        return negations % 2 == 1, degree, "".join(reversed(prefix))
+
+    def _cancelled(self, clause: list[str]) -> bool:
+        for tok in clause[-NEGATION_WINDOW:]:
+            entry = self._lexicon.get(tok)
+            if entry is not None and entry.cancel:
+                return True
+        return False
+
+    def _rhetorical_spans(self, norm: str) -> list[tuple[int, int]]:
+        return [m.span() for r in self._rhetorical for m in r.finditer(norm)]
+
+    def _emoji_hits(self, text: str) -> list[tuple[str, str]]:
+        if not self._emoji or text.isascii():
+            return []
+        hits = []
+        for ch, emotion in self._emoji.items():
+            count = text.count(ch)
+            hits.extend([(ch, emotion)] * min(count, 2))
+        return hits
+
+    @staticmethod
+    def _best(hits: dict[str, int], order: list[str]) -> str | None:
+        if not hits:
+            return None
+        top = max(hits.values())
+        return next(name for name in order if hits.get(name) == top)
+
+    def _keywords(self, tokens: list[str], limit: int = 5) -> list[str]:
+        """TF-IDF keywords with jieba.analyse's IDF table, on the tokens already cut."""
+        freq: dict[str, int] = defaultdict(int)
+        for tok in tokens:
+            word = tok.strip()
+            if len(word) < 2 or word in self._stopwords or word.isdigit():
+                continue
+            freq[word] += 1
+        ranked = sorted(freq, key=lambda w: -freq[w] * self._idf.get(w, self._median_idf))
+        return ranked[:limit]
+
+    def _topic(self, tokens: list[str], category: str | None) -> str | None:
+        """The thing the customer complains about, in their own words (for mirroring)."""
+        first_noun = None
+        for tok in tokens:
+            if len(tok) < 2 or len(tok) > 6 or tok in TOPIC_STOPWORDS or tok in self._stopwords:
+                continue
+            entry = self._lexicon.get(tok)
+            tag = self._tags.get(tok, "")
+            if entry is not None and (entry.emotion or entry.positive or entry.degree or entry.negator):
+                continue
+            if entry is not None and category in entry.category and tag and tag[0] in "nv":
+                return tok
+            if first_noun is None and tag in TOPIC_TAGS:
+                first_noun = tok
+        return first_noun
+
+    def _feeling(self, emotion: str, words: list[str]) -> str | None:
+        """The customer's own emotion word, when it reads well in a template."""
+        for shown in words:
+            for word in self._mirror.get(emotion, ()):
+                if shown.endswith(word):
+                    return word
+        return None
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))

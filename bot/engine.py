@@ -1,0 +1,83 @@
+"""The engine: the analyser and the guard built from one phrase set, and live reloading.
+
+A typo in a phrase file must never leave the bot without its guard, so
+:class:`EngineStore` swaps in a new engine only when the whole set loads::
+
+    store = EngineStore(Path("phrases"))       # raises PhraseFileError at start-up
+    store.engine.guard.check("规定如此").ok     # False
+    outcome = store.reload()                   # after an admin's edit
+    outcome.ok, outcome.problems               # on failure the old engine stays
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.analysis import Analyzer
+from bot.guard import Guard
+from bot.phrases import PhraseFileError, PhraseSet, file_mtimes, load_phrases
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Everything compiled from one phrase set."""
+
+    phrases: PhraseSet
+    analyzer: Analyzer
+    guard: Guard
+
+    @classmethod
+    def load(cls, directory: Path) -> "Engine":
+        """Load, validate and compile ``directory``; raises :class:`PhraseFileError`."""
+        phrases = load_phrases(directory)
+        return cls(phrases=phrases, analyzer=Analyzer(phrases), guard=Guard(phrases.forbidden))
+
+
+@dataclass(frozen=True)
+class ReloadOutcome:
+    """What a reload did: ``ok`` with per-file changes, or every problem found."""
+
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+    changes: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+class EngineStore:
+    """Holds the engine in use and replaces it only with one that loaded completely."""
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        self.engine = Engine.load(self.directory)
+
+    def changed_on_disk(self) -> bool:
+        """True when a phrase file's modification time differs from the loaded set's."""
+        return file_mtimes(self.directory) != self.engine.phrases.mtimes
+
+    def reload(self) -> ReloadOutcome:
+        """Re-read the phrase files; on any problem keep the engine in use."""
+        try:
+            fresh = Engine.load(self.directory)
+        except PhraseFileError as err:
+            logger.warning("phrase reload refused, keeping the last good set: %s", "; ".join(err.lines()))
+            # remember the failed mtimes so a watcher reports a broken file once, not every tick
+            self.engine = Engine(
+                phrases=_with_mtimes(self.engine.phrases, file_mtimes(self.directory)),
+                analyzer=self.engine.analyzer,
+                guard=self.engine.guard,
+            )
+            return ReloadOutcome(ok=False, problems=err.lines())
+        before, after = self.engine.phrases.counts(), fresh.phrases.counts()
+        changes = {k: (before.get(k, 0), after[k]) for k in after if before.get(k, 0) != after[k]}
+        self.engine = fresh
+        logger.info("phrases reloaded: %s", changes or "no count changed")
+        return ReloadOutcome(ok=True, changes=changes)
+
+
+def _with_mtimes(phrases: PhraseSet, mtimes: dict[str, float]) -> PhraseSet:
+    from dataclasses import replace
+
+    return replace(phrases, mtimes=mtimes)

@@ -1,0 +1,451 @@
+"""The phrase files in ``phrases/``: schemas, loading, and ``file:line`` problems.
+
+Admins edit YAML, not code. Every file is validated against a pydantic model;
+every problem, whether broken YAML, a wrong type, a regex that does not compile,
+a duplicate id or a template slot the bot cannot fill, is reported as
+``file:line: message`` and nothing half-loaded is ever returned::
+
+    phrases = load_phrases(Path("phrases"))      # raises PhraseFileError
+    try:
+        load_phrases(Path("broken"))
+    except PhraseFileError as err:
+        print("\\n".join(err.lines()))           # forbidden.yaml:12: ...
+
+The engine (:mod:`bot.engine`) turns a loaded :class:`PhraseSet` into an
+analyser and a guard and keeps the last good set when a reload fails.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+EMOTIONS = ("anger", "anxiety", "disappointment", "dissatisfaction")
+LEVELS = ("mild", "strong")
+FILES = ("forbidden.yaml", "emotions.yaml", "empathy.yaml", "categories.yaml", "texts.yaml")
+
+
+# ---------------------------------------------------------------- field types
+
+def _compiles(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as err:
+        raise ValueError(f"正则表达式写错了（regex does not compile: {err}）") from None
+    return pattern
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("不能是空字符串（empty text）")
+    return text
+
+
+Regex = Annotated[str, AfterValidator(_compiles)]
+Text = Annotated[str, AfterValidator(_not_blank)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------- forbidden.yaml
+
+class Rule(_Strict):
+    """One sentence never to say (or, in the warn tier, to say only after a second look)."""
+
+    id: int | str
+    phrase: Text
+    harm: Text
+    variants: list[Text] = Field(default_factory=list)
+    patterns: list[Regex] = Field(default_factory=list)
+    allow: list[Regex] = Field(default_factory=list)
+    better: list[Text] = Field(min_length=1, max_length=3)
+    fuzzy: bool = True
+
+
+class FuzzySettings(_Strict):
+    """Typo tolerance: variants at least ``min_length`` long also match with ``max_typos`` typos."""
+
+    min_length: int = Field(default=6, ge=3)
+    max_typos: int = Field(default=1, ge=0, le=3)
+
+
+class ForbiddenFile(_Strict):
+    name: str = ""
+    description: str = ""
+    source: str = ""
+    fuzzy: FuzzySettings = FuzzySettings()
+    forbidden: list[Rule] = Field(min_length=1)
+    warn: list[Rule] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------- emotions.yaml
+
+Weights = dict[Text, float]
+
+
+class Emotion(_Strict):
+    label: Text
+    feeling: Text
+    mirror: list[Text] = Field(default_factory=list)
+    words: Weights = Field(min_length=1)
+    emoji: list[Text] = Field(default_factory=list)
+
+
+class SevereWithAction(_Strict):
+    words: list[Text] = Field(default_factory=list)
+    actions: list[Text] = Field(default_factory=list)
+    window: int = Field(default=6, ge=1)
+
+
+class Severe(_Strict):
+    always: list[Text] = Field(min_length=1)
+    with_action: SevereWithAction = SevereWithAction()
+    cancel: list[Text] = Field(default_factory=list)
+
+
+class Thresholds(_Strict):
+    negative: float = Field(default=1.0, gt=0)
+    strong: float = Field(default=3.0, gt=0)
+
+
+class Punctuation(_Strict):
+    exclaim: float = 1.0
+    question: float = 0.5
+
+
+class EmotionsFile(_Strict):
+    name: str = ""
+    description: str = ""
+    source: str = ""
+    emotions: dict[Literal["anger", "anxiety", "disappointment", "dissatisfaction"], Emotion]
+    positive: Weights = Field(default_factory=dict)
+    negators: list[Text] = Field(min_length=1)
+    degree: Weights = Field(default_factory=dict)
+    rhetorical: list[Regex] = Field(default_factory=list)
+    thresholds: Thresholds = Thresholds()
+    punctuation: Punctuation = Punctuation()
+    severe: Severe
+
+
+# ---------------------------------------------------------------- empathy.yaml
+
+class EmpathyLevels(_Strict):
+    mild: list[Text] = Field(min_length=1)
+    strong: list[Text] = Field(min_length=1)
+
+
+class EmpathyFile(_Strict):
+    name: str = ""
+    description: str = ""
+    source: str = ""
+    templates: dict[Literal["anger", "anxiety", "disappointment", "dissatisfaction"], EmpathyLevels]
+
+
+# ---------------------------------------------------------------- categories.yaml
+
+class Category(_Strict):
+    name: Text
+    description: str = ""
+    sla_minutes: int | None = Field(default=None, ge=1)
+    keywords: list[Text] = Field(min_length=1)
+
+
+class Demand(_Strict):
+    name: Literal["补偿型", "修复型", "预防型", "情感型"]
+    description: str = ""
+    keywords: list[Text] = Field(min_length=1)
+
+
+class CategoriesFile(_Strict):
+    name: str = ""
+    description: str = ""
+    source: str = ""
+    categories: list[Category] = Field(min_length=1)
+    demands: list[Demand] = Field(min_length=1)
+
+
+# ---------------------------------------------------------------- texts.yaml
+
+# Which {slots} each customer-facing text may use. A slot outside its set is an error,
+# because the bot could not fill it and the customer would see a raw "{...}".
+TEXT_SLOTS: dict[str, frozenset[str]] = {
+    "greeting": frozenset({"name", "minutes"}),
+    "help": frozenset({"minutes"}),
+    "ticket_opened": frozenset({"ticket", "minutes"}),
+    "open_questions": frozenset(),
+    "acknowledgements": frozenset({"ticket"}),
+    "neutral_reply": frozenset({"ticket", "minutes"}),
+    "status_header": frozenset(),
+    "status_line": frozenset({"ticket", "status", "created", "category"}),
+    "status_none": frozenset(),
+    "status_names": frozenset(),
+    "new_ticket": frozenset({"ticket"}),
+    "new_ticket_busy": frozenset({"ticket"}),
+    "evidence_received": frozenset({"ticket"}),
+    "needs_words": frozenset(),
+    "empty_message": frozenset(),
+    "too_long": frozenset({"limit"}),
+    "agent_reply": frozenset({"agent", "text", "ticket"}),
+    "closing": frozenset({"ticket"}),
+    "rating_request": frozenset(),
+    "rating_thanks": frozenset({"rating"}),
+    "followup": frozenset({"ticket"}),
+    "sorry_error": frozenset(),
+}
+
+
+class TextsFile(_Strict):
+    name: str = ""
+    description: str = ""
+    greeting: Text
+    help: Text
+    ticket_opened: Text
+    open_questions: list[Text] = Field(min_length=1)
+    acknowledgements: list[Text] = Field(min_length=2)
+    neutral_reply: Text
+    status_header: Text
+    status_line: Text
+    status_none: Text
+    status_names: dict[Literal["open", "in_progress", "escalated", "resolved", "closed"], Text]
+    new_ticket: Text
+    new_ticket_busy: Text
+    evidence_received: Text
+    needs_words: Text
+    empty_message: Text
+    too_long: Text
+    agent_reply: Text
+    closing: list[Text] = Field(min_length=3, max_length=3)
+    rating_request: Text
+    rating_thanks: Text
+    followup: Text
+    sorry_error: Text
+
+
+# ---------------------------------------------------------------- problems
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong in a phrase file."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class PhraseFileError(Exception):
+    """The phrase files could not be loaded; :attr:`problems` says every reason."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems)
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        return [str(p) for p in self.problems]
+
+
+# ---------------------------------------------------------------- loading
+
+MODELS: dict[str, type[BaseModel]] = {
+    "forbidden.yaml": ForbiddenFile,
+    "emotions.yaml": EmotionsFile,
+    "empathy.yaml": EmpathyFile,
+    "categories.yaml": CategoriesFile,
+    "texts.yaml": TextsFile,
+}
+
+
+@dataclass(frozen=True)
+class PhraseSet:
+    """All five phrase files, validated."""
+
+    forbidden: ForbiddenFile
+    emotions: EmotionsFile
+    empathy: EmpathyFile
+    categories: CategoriesFile
+    texts: TextsFile
+    directory: Path
+    mtimes: dict[str, float] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        """Entries per file, for the admin's "what changed" summary."""
+        return {
+            "forbidden.yaml": len(self.forbidden.forbidden) + len(self.forbidden.warn),
+            "forbidden.yaml variants": sum(
+                len(r.variants) + len(r.patterns) for r in self.forbidden.forbidden + self.forbidden.warn
+            ),
+            "emotions.yaml": sum(len(e.words) for e in self.emotions.emotions.values()),
+            "empathy.yaml": sum(
+                len(t.mild) + len(t.strong) for t in self.empathy.templates.values()
+            ),
+            "categories.yaml": len(self.categories.categories) + len(self.categories.demands),
+            "texts.yaml": len(TEXT_SLOTS),
+        }
+
+
+def _line_of(tree: Any, loc: tuple) -> int:
+    """1-based line of the deepest node of ``loc`` that exists in the ruamel tree."""
+    line = 0
+    node = tree
+    for key in loc:
+        if isinstance(node, CommentedMap) and key in node:
+            line = node.lc.key(key)[0]
+            node = node[key]
+        elif isinstance(node, CommentedSeq) and isinstance(key, int) and key < len(node):
+            line = node.lc.item(key)[0]
+            node = node[key]
+        else:
+            break
+    return line + 1
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's round-trip containers to plain dicts and lists."""
+    if isinstance(node, dict):
+        return {k: _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _slots(template: str) -> set[str]:
+    """Names inside ``{...}``; raises ValueError for unbalanced braces."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+def _cross_checks(name: str, model: BaseModel) -> list[tuple[tuple, str]]:
+    """Checks that span entries: unique ids, the ten ids, fillable template slots."""
+    found: list[tuple[tuple, str]] = []
+    if isinstance(model, ForbiddenFile):
+        seen: dict[object, int] = {}
+        for tier in ("forbidden", "warn"):
+            for i, rule in enumerate(getattr(model, tier)):
+                key = str(rule.id)
+                if key in seen:
+                    found.append(((tier, i, "id"), f"id {rule.id} 重复了（duplicate id）"))
+                seen[key] = i
+        ids = {r.id for r in model.forbidden}
+        missing = [n for n in range(1, 11) if n not in ids]
+        if missing:
+            found.append((("forbidden",), f"十句不该说的话缺少 id {missing}（ids 1-10 must all be present）"))
+        for i, rule in enumerate(model.warn):
+            if isinstance(rule.id, int):
+                found.append((("warn", i, "id"), "warn 的 id 要以 w 开头，如 w1（warn ids are strings like w1）"))
+    elif isinstance(model, EmpathyFile):
+        for emotion in EMOTIONS:
+            if emotion not in model.templates:
+                found.append((("templates",), f"缺少情绪 {emotion} 的模板（missing emotion）"))
+                continue
+            for level in LEVELS:
+                texts = getattr(model.templates[emotion], level)
+                for i, text in enumerate(texts):
+                    try:
+                        unknown = _slots(text) - {"topic", "feeling"}
+                    except ValueError as err:
+                        found.append((("templates", emotion, level, i), f"花括号不成对（{err}）"))
+                        continue
+                    if unknown:
+                        found.append((("templates", emotion, level, i),
+                                      f"未知的占位符 {sorted(unknown)}；只能用 {{topic}} 和 {{feeling}}"))
+                if not any("{topic}" not in t for t in texts):
+                    found.append((("templates", emotion, level),
+                                  "至少要有一句不含 {topic} 的模板，以便找不到话题时使用"))
+    elif isinstance(model, EmotionsFile):
+        for emotion in EMOTIONS:
+            if emotion not in model.emotions:
+                found.append((("emotions",), f"缺少情绪 {emotion}（missing emotion）"))
+    elif isinstance(model, CategoriesFile):
+        names: set[str] = set()
+        for i, cat in enumerate(model.categories):
+            if cat.name in names:
+                found.append((("categories", i, "name"), f"分类 {cat.name} 重复了（duplicate category）"))
+            names.add(cat.name)
+    elif isinstance(model, TextsFile):
+        for key, allowed in TEXT_SLOTS.items():
+            value = getattr(model, key)
+            items = value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else [value]
+            for i, text in enumerate(items):
+                loc = (key, i) if isinstance(value, list) else (key,)
+                try:
+                    unknown = _slots(text) - allowed
+                except ValueError as err:
+                    found.append((loc, f"花括号不成对（{err}）"))
+                    continue
+                if unknown:
+                    allowed_text = "、".join("{%s}" % s for s in sorted(allowed)) or "无"
+                    found.append((loc, f"未知的占位符 {sorted(unknown)}；这里可用：{allowed_text}"))
+    return found
+
+
+def _load_file(directory: Path, name: str) -> tuple[BaseModel | None, list[Problem]]:
+    path = directory / name
+    yaml = YAML(typ="rt")
+    try:
+        tree = yaml.load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, [Problem(name, 0, "文件不存在（file missing）")]
+    except UnicodeDecodeError:
+        return None, [Problem(name, 0, "文件不是 UTF-8 编码（not UTF-8）")]
+    except MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark else 0
+        return None, [Problem(name, line, f"YAML 格式错误：{err.problem or err.context}")]
+    if not isinstance(tree, CommentedMap):
+        return None, [Problem(name, 1, "文件顶层必须是键值对（top level must be a mapping）")]
+    try:
+        model = MODELS[name].model_validate(_plain(tree))
+    except ValidationError as err:
+        problems = []
+        for e in err.errors():
+            where = ".".join(str(p) for p in e["loc"])
+            problems.append(Problem(name, _line_of(tree, e["loc"]), f"{where}: {e['msg']}"))
+        return None, problems
+    return model, [Problem(name, _line_of(tree, loc), msg) for loc, msg in _cross_checks(name, model)]
+
+
+def load_phrases(directory: Path) -> PhraseSet:
+    """Load and validate every phrase file in ``directory``; raise :class:`PhraseFileError`."""
+    directory = Path(directory)
+    models: dict[str, BaseModel] = {}
+    problems: list[Problem] = []
+    if not directory.is_dir():
+        raise PhraseFileError([Problem(str(directory), 0, "找不到短语目录（PHRASES_DIR is not a directory）")])
+    for name in FILES:
+        model, found = _load_file(directory, name)
+        problems.extend(found)
+        if model is not None:
+            models[name] = model
+    if problems:
+        raise PhraseFileError(problems)
+    return PhraseSet(
+        forbidden=models["forbidden.yaml"],
+        emotions=models["emotions.yaml"],
+        empathy=models["empathy.yaml"],
+        categories=models["categories.yaml"],
+        texts=models["texts.yaml"],
+        directory=directory,
+        mtimes=file_mtimes(directory),
+    )
+
+
+def file_mtimes(directory: Path) -> dict[str, float]:
+    """Modification times of the phrase files (missing files are left out)."""
+    times = {}
+    for name in FILES:
+        try:
+            times[name] = (Path(directory) / name).stat().st_mtime
+        except OSError:
+            pass
+    return times

@@ -1,0 +1,55 @@
+"""Settings from the environment and a ``.env`` file (names fixed by the product contract).
+
+Example::
+
+    settings = Settings()            # reads os.environ and ./.env
+    settings.agent_ids               # frozenset of Telegram user ids
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_API_URL = "https://api.telegram.org/bot"
+
+IdSet = Annotated[frozenset[int], NoDecode]
+
+
+class Settings(BaseSettings):
+    """Every setting the bot reads; unknown variables in ``.env`` are ignored."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: str = Field(default="", repr=False)
+    telegram_api_url: str = DEFAULT_API_URL
+    agent_chat_id: int | None = None
+    agent_ids: IdSet = frozenset()
+    supervisor_ids: IdSet = frozenset()
+    admin_ids: IdSet = frozenset()
+    database_path: Path = Path("data/tickets.db")
+    phrases_dir: Path = Path("phrases")
+    sla_minutes: int = Field(default=60, ge=1)
+    followup_hours: float = Field(default=24.0, gt=0)
+    reminder_minutes: int = Field(default=10, ge=1)
+
+    @field_validator("agent_ids", "supervisor_ids", "admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        """Accept ``"1, 2,3"`` as well as a list; blanks are ignored."""
+        if isinstance(value, str):
+            return frozenset(int(part) for part in value.replace(";", ",").split(",") if part.strip())
+        return value
+
+    @field_validator("agent_chat_id", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def staff_ids(self) -> frozenset[int]:
+        """Agents and supervisors: everyone who may act on tickets."""
+        return self.agent_ids | self.supervisor_ids
