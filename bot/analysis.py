@@ -35,6 +35,11 @@ from bot.text import normalize
 EMOTION_PRIORITY = ("anger", "disappointment", "anxiety", "dissatisfaction")
 NEGATION_WINDOW = 3
 EMOJI_WEIGHT = 1.5
+THREAT_WEIGHT = 2.5          # a threat to go to regulators, media or court reads as anger
+PRAISE_OFFSET = 0.5          # un-negated praise ("已经解决了，点赞") softens the complaint score
+# Words between a negator and the emotion word that do not break the negation (没什么不满意的).
+PASS_THROUGH = frozenset("都 也 还 可 是 有 得 到 什么 啥 那么 这么 怎么 太 很".split())
+PARTICLES = "了啦啊呀的吧嘛呢哦"
 TOPIC_TAGS = frozenset({"n", "nz", "vn", "nr", "nt", "nw", "an"})
 TOPIC_STOPWORDS = frozenset(
     "问题 东西 事情 事儿 情况 时候 你们 我们 他们 客服 公司 消息 电话 今天 昨天 明天 时间 小时 "
@@ -106,6 +111,7 @@ class _Entry:
     severe: bool = False
     severe_word: bool = False
     severe_action: bool = False
+    severe_after: bool = False
     cancel: bool = False
 
 
@@ -141,6 +147,8 @@ class Analyzer:
             self._lexicon[norm(word)].severe_word = True
         for word in emo.severe.with_action.actions:
             self._lexicon[norm(word)].severe_action = True
+        for word in emo.severe.with_action.after:
+            self._lexicon[norm(word)].severe_after = True
         for word in emo.severe.cancel:
             self._lexicon[norm(word)].cancel = True
         self._lexicon = dict(self._lexicon)
@@ -149,13 +157,14 @@ class Analyzer:
             e: emotion for emotion, spec in emo.emotions.items() for e in spec.emoji
         }
         self._rhetorical = [re.compile(p) for p in emo.rhetorical]
+        self._cues = [(re.compile(c.pattern), c.emotion, c.weight) for c in emo.cues]
         self._mirror = {emotion: {norm(w) for w in spec.mirror} for emotion, spec in emo.emotions.items()}
         self._category_order = [c.name for c in phrases.categories.categories]
         self._demand_order = [d.name for d in phrases.categories.demands]
 
         self._tokenizer = jieba.Tokenizer()
         self._tokenizer.initialize()
-        for word in self._lexicon:
+        for word in [*self._lexicon, *(norm(w) for w in emo.keep_whole)]:
             if len(word) > 1 and not _ASCII_WORD.fullmatch(word):
                 self._tokenizer.add_word(word)
         self._tags = _word_tags()
@@ -180,7 +189,9 @@ class Analyzer:
         clause: list[str] = []          # tokens of the current clause, for negation/degree
         severe_words: list[int] = []
         actions: list[int] = []
+        after_actions: list[int] = []
         rhetorical = self._rhetorical_spans(norm)
+        praise = 0.0
         position = 0
 
         for i, tok in enumerate(tokens):
@@ -190,12 +201,13 @@ class Analyzer:
                 if tok in CLAUSE_END:
                     clause = []
                 continue
-            entry = self._lexicon.get(tok)
+            entry, inner_degree = self._lookup(tok)
             if entry is None:
                 clause.append(tok)
                 continue
             if entry.emotion or entry.positive:
                 negated, degree, prefix = self._modifiers(clause)
+                degree = max(degree, inner_degree)
                 if negated and any(a <= start < b for a, b in rhetorical):
                     negated = False
                 shown = prefix + tok
@@ -208,6 +220,8 @@ class Analyzer:
                 elif entry.positive and negated:
                     scores["dissatisfaction"] += entry.positive * min(degree, 1.0)
                     triggers["emotion"].append(shown)
+                elif entry.positive:
+                    praise += entry.positive * degree * PRAISE_OFFSET
             for name in entry.category:
                 category_hits[name] += 1
                 triggers["category"].append(tok)
@@ -220,12 +234,22 @@ class Analyzer:
                 severe_words.append(i)
             if entry.severe_action:
                 actions.append(i)
+            if entry.severe_after:
+                after_actions.append(i)
             clause.append(tok)
 
         window = self.phrases.emotions.severe.with_action.window
         for i in severe_words:
-            if any(abs(i - a) <= window for a in actions):
+            # "找律师", "发到网上": the action comes first; "律师事务所的…想给" is no threat
+            if any(0 < i - a <= window for a in actions) or any(0 < a - i <= window for a in after_actions):
                 triggers["severe"].append(tokens[i])
+
+        for pattern, emotion, weight in self._cues:
+            for m in pattern.finditer(norm):
+                scores[emotion] += weight
+                triggers["emotion"].append(m.group())
+        if triggers["severe"]:
+            scores["anger"] += THREAT_WEIGHT
 
         for ch, emotion in self._emoji_hits(text):
             scores[emotion] += EMOJI_WEIGHT
@@ -233,7 +257,7 @@ class Analyzer:
 
         thresholds = self.phrases.emotions.thresholds
         severe = bool(triggers["severe"])
-        total = sum(scores.values())
+        total = max(0.0, sum(scores.values()) - praise)
         if total > 0:
             punct = self.phrases.emotions.punctuation
             bangs, questions = len(_BANG.findall(norm)), len(_QUESTION.findall(norm))
@@ -310,7 +334,7 @@ class Analyzer:
         for tok in reversed(clause[-NEGATION_WINDOW:]):
             entry = self._lexicon.get(tok)
             if entry is None:
-                if tok in ("都", "也", "还", "可", "是", "有", "得", "到"):
+                if tok in PASS_THROUGH:
                     prefix.append(tok)
                     continue
                 break
@@ -322,6 +346,26 @@ class Analyzer:
                 break
             prefix.append(tok)
         return negations % 2 == 1, degree, "".join(reversed(prefix))
+
+    def _lookup(self, tok: str) -> tuple[_Entry | None, float]:
+        """The lexicon entry for a token, seeing through jieba words like 很着急 or 失望了.
+
+        Returns the entry and the degree carried inside the token (1.0 when none).
+        """
+        entry = self._lexicon.get(tok)
+        if entry is not None or len(tok) < 3:
+            return entry, 1.0
+        if tok[-1] in PARTICLES:
+            entry = self._lexicon.get(tok[:-1])
+            if entry is not None:
+                return entry, 1.0
+        for cut in (1, 2):
+            head = self._lexicon.get(tok[:cut])
+            if head is not None and head.degree:
+                entry = self._lexicon.get(tok[cut:])
+                if entry is not None and (entry.emotion or entry.positive):
+                    return entry, head.degree
+        return None, 1.0
 
     def _cancelled(self, clause: list[str]) -> bool:
         for tok in clause[-NEGATION_WINDOW:]:

@@ -35,6 +35,9 @@ from bot.phrases import ForbiddenFile, Rule
 from bot.text import Normalized, compact, normalize
 
 
+NEGATIONS = frozenset("不没无未别非否莫勿")
+
+
 @dataclass(frozen=True)
 class Hit:
     """One forbidden (or warn-tier) phrase found in a draft."""
@@ -244,12 +247,22 @@ def _closest_window(variant: str, text: str, near: int, typos: int) -> tuple[int
             if not (sounds_alike(variant[0], window[0]) and sounds_alike(variant[-1], window[-1])):
                 continue
             ops = Levenshtein.editops(variant, window)
-            if len(ops) > typos:
+            if len(ops) > typos or any(_touches_negation(op, variant, window) for op in ops):
                 continue
             if all(op.tag != "replace" or sounds_alike(variant[op.src_pos], window[op.dest_pos]) for op in ops):
                 if best is None or len(ops) < best[0]:
                     best = (len(ops), start, end)
     return None if best is None else (best[1], best[2])
+
+
+def _touches_negation(op, variant: str, window: str) -> bool:
+    """A typo never adds or drops a negation: 我们没答应过 is not 我们答应过."""
+    chars = []
+    if op.tag in ("replace", "delete"):
+        chars.append(variant[op.src_pos])
+    if op.tag in ("replace", "insert"):
+        chars.append(window[op.dest_pos])
+    return any(ch in NEGATIONS for ch in chars)
 
 
 def _merge(found: list[tuple[int, int, float, str]]) -> list[tuple[int, int, float, str]]:

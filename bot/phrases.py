@@ -104,7 +104,17 @@ class Emotion(_Strict):
 class SevereWithAction(_Strict):
     words: list[Text] = Field(default_factory=list)
     actions: list[Text] = Field(default_factory=list)
-    window: int = Field(default=6, ge=1)
+    after: list[Text] = Field(default_factory=list)
+    window: int = Field(default=3, ge=1)
+
+
+class Cue(_Strict):
+    """A construction that marks a complaint in any domain (关不严, 被取消, 少送了)."""
+
+    pattern: Regex
+    emotion: Literal["anger", "anxiety", "disappointment", "dissatisfaction"]
+    weight: float = Field(gt=0)
+    description: str = ""
 
 
 class Severe(_Strict):
@@ -132,6 +142,8 @@ class EmotionsFile(_Strict):
     negators: list[Text] = Field(min_length=1)
     degree: Weights = Field(default_factory=dict)
     rhetorical: list[Regex] = Field(default_factory=list)
+    keep_whole: list[Text] = Field(default_factory=list)
+    cues: list[Cue] = Field(default_factory=list)
     thresholds: Thresholds = Thresholds()
     punctuation: Punctuation = Punctuation()
     severe: Severe
