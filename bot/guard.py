@@ -31,7 +31,7 @@ from pypinyin import Style, lazy_pinyin
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
-from bot.phrases import ForbiddenFile, Rule
+from bot.phrases import ForbiddenFile, Rule, expand_macros
 from bot.text import Normalized, compact, normalize
 
 
@@ -143,8 +143,8 @@ class Guard:
                         rule=rule,
                         tier=tier,
                         exact=_alternation(variants, escape=True),
-                        patterns=_alternation(list(rule.patterns), escape=False),
-                        allow=_alternation(list(rule.allow), escape=False),
+                        patterns=_alternation([expand_macros(x, forbidden.macros) for x in rule.patterns], escape=False),
+                        allow=_alternation([expand_macros(x, forbidden.macros) for x in rule.allow], escape=False),
                         fuzzy=fuzzy,
                     )
                 )

@@ -84,6 +84,7 @@ class ForbiddenFile(_Strict):
     description: str = ""
     source: str = ""
     fuzzy: FuzzySettings = FuzzySettings()
+    macros: dict[str, Regex] = Field(default_factory=dict)
     forbidden: list[Rule] = Field(min_length=1)
     warn: list[Rule] = Field(default_factory=list)
 
@@ -123,6 +124,15 @@ class Severe(_Strict):
     cancel: list[Text] = Field(default_factory=list)
 
 
+class ReviewModelSettings(_Strict):
+    """snownlp's shopping-review sentiment model, asked only about plain statements."""
+
+    enabled: bool = True
+    min_log_odds: float = 0.0
+    emotion: Literal["anger", "anxiety", "disappointment", "dissatisfaction"] = "dissatisfaction"
+    questions: list[Regex] = Field(default_factory=list)
+
+
 class Thresholds(_Strict):
     negative: float = Field(default=1.0, gt=0)
     strong: float = Field(default=3.0, gt=0)
@@ -144,6 +154,7 @@ class EmotionsFile(_Strict):
     rhetorical: list[Regex] = Field(default_factory=list)
     keep_whole: list[Text] = Field(default_factory=list)
     cues: list[Cue] = Field(default_factory=list)
+    review_model: ReviewModelSettings = ReviewModelSettings()
     thresholds: Thresholds = Thresholds()
     punctuation: Punctuation = Punctuation()
     severe: Severe
@@ -337,6 +348,13 @@ def _slots(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
 
 
+def expand_macros(pattern: str, macros: dict[str, str]) -> str:
+    """Replace ``{name}`` with the macro's regex (plain replace: regex ``{m,n}`` stays intact)."""
+    for name, value in macros.items():
+        pattern = pattern.replace("{" + name + "}", f"(?:{value})")
+    return pattern
+
+
 def _cross_checks(name: str, model: BaseModel) -> list[tuple[tuple, str]]:
     """Checks that span entries: unique ids, the ten ids, fillable template slots."""
     found: list[tuple[tuple, str]] = []
@@ -348,6 +366,14 @@ def _cross_checks(name: str, model: BaseModel) -> list[tuple[tuple, str]]:
                 if key in seen:
                     found.append(((tier, i, "id"), f"id {rule.id} 重复了（duplicate id）"))
                 seen[key] = i
+        for tier in ("forbidden", "warn"):
+            for i, rule in enumerate(getattr(model, tier)):
+                for field_name in ("patterns", "allow"):
+                    for j, pattern in enumerate(getattr(rule, field_name)):
+                        try:
+                            re.compile(expand_macros(pattern, model.macros))
+                        except re.error as err:
+                            found.append(((tier, i, field_name, j), f"展开 {{...}} 以后正则表达式写错了（{err}）"))
         ids = {r.id for r in model.forbidden}
         missing = [n for n in range(1, 11) if n not in ids]
         if missing:

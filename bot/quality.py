@@ -151,9 +151,17 @@ def score_drafts(engine: Engine, rows: list[Row]) -> GuardScore:
 
 
 def report(engine: Engine, data: Path = DATA, errors: bool = False) -> str:
-    """The figures as Markdown lines (what the README quotes)."""
-    customers = read_rows(data / "customer_messages.tsv", drafts=False)
-    drafts = read_rows(data / "agent_drafts.tsv", drafts=True)
+    """The figures for the dev set and the held-out set (what the README quotes)."""
+    parts = []
+    for title, prefix in (("Dev set (phrase files tuned on it)", ""), ("Held-out set", "holdout_")):
+        if (data / f"{prefix}customer_messages.tsv").exists():
+            parts.append(f"## {title}\n" + _report_files(engine, data, prefix, errors))
+    return "\n\n".join(parts)
+
+
+def _report_files(engine: Engine, data: Path, prefix: str, errors: bool) -> str:
+    customers = read_rows(data / f"{prefix}customer_messages.tsv", drafts=False)
+    drafts = read_rows(data / f"{prefix}agent_drafts.tsv", drafts=True)
     c = score_customers(engine, customers)
     g = score_drafts(engine, drafts)
     hard_c = sum(r.hard for r in customers)

@@ -65,10 +65,23 @@ def _nfkc_lower(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
+def _simplified(text: str) -> str:
+    try:
+        return converter().convert(text)
+    except UnicodeEncodeError:
+        # lone surrogates (a broken client's emoji): one "?" each, so the length stays
+        return converter().convert(text.encode("utf-8", "replace").decode("utf-8"))
+
+
+def normalize_text(text: str) -> str:
+    """:func:`normalize` without the index map, for readers that never point back (the analyser)."""
+    return _simplified(_nfkc_lower(text))
+
+
 def normalize(text: str) -> Normalized:
     """Full-width to half-width, lower case, Traditional to Simplified; spans kept."""
     step1, index1 = _fold(text, _nfkc_lower)
-    step2, index2 = _fold(step1, converter().convert)
+    step2, index2 = _fold(step1, _simplified)
     return Normalized(step2, tuple(index1[i] for i in index2), text)
 
 

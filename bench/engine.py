@@ -1,0 +1,100 @@
+"""Engine benchmark: analyze and check against bare jieba segmentation.
+
+Each mode runs in a fresh Python process, so start-up time and peak memory are its own::
+
+    python bench/engine.py [--rounds 20]
+
+Prints, per mode: start-up (import + dictionaries + phrase compilation), messages per
+second, p50/p99 latency per message, and peak resident memory. The texts are the
+labelled customer messages (analyze, and jieba as the floor) and agent drafts (check).
+Targets (issue #2): analyze within 2x the cost of bare segmentation; check p99 < 2 ms.
+The analyser segments without jieba's HMM (its words are all in the dictionary), so the
+HMM-free segmentation is printed as a second floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHILD = r"""
+import json, resource, sys, time
+t0 = time.perf_counter()
+mode, rounds = sys.argv[1], int(sys.argv[2])
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from bot.quality import DATA, read_rows
+drafts = mode == "check"
+texts = [r.text for r in read_rows(DATA / ("agent_drafts.tsv" if drafts else "customer_messages.tsv"), drafts)]
+if mode.startswith("jieba"):
+    import jieba, logging
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    hmm = mode == "jieba"
+    work = lambda text: jieba.lcut(text, HMM=hmm)
+else:
+    from bot.engine import Engine
+    engine = Engine.load(Path({root!r}) / "phrases")
+    work = engine.analyzer.analyze if mode == "analyze" else engine.guard.check
+startup = time.perf_counter() - t0
+for text in texts:          # warm caches (pinyin, regex) once, as a running bot would be
+    work(text)
+lat = []
+for _ in range(rounds):
+    for text in texts:
+        s = time.perf_counter_ns()
+        work(text)
+        lat.append(time.perf_counter_ns() - s)
+print(json.dumps({{"startup": startup, "lat": lat, "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
+"""
+
+
+def measure(mode: str, rounds: int) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD.format(root=str(ROOT)), mode, str(rounds)],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    )
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    lat = sorted(data["lat"])
+    total_s = sum(lat) / 1e9
+    return {
+        "mode": mode,
+        "messages": len(lat),
+        "per_s": len(lat) / total_s,
+        "mean_us": statistics.fmean(lat) / 1e3,
+        "p50_us": lat[len(lat) // 2] / 1e3,
+        "p99_us": lat[int(len(lat) * 0.99)] / 1e3,
+        "startup_s": data["startup"],
+        "rss_mb": data["rss_kb"] / 1024,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=20, help="passes over the labelled texts")
+    args = parser.parse_args()
+    rows = [measure(m, args.rounds) for m in ("jieba", "jieba-nohmm", "analyze", "check")]
+    print(f"{'mode':<10}{'msgs':>8}{'msg/s':>10}{'mean µs':>10}{'p50 µs':>9}{'p99 µs':>9}{'start s':>9}{'peak MB':>9}")
+    for r in rows:
+        print(
+            f"{r['mode']:<10}{r['messages']:>8}{r['per_s']:>10.0f}{r['mean_us']:>10.1f}{r['p50_us']:>9.1f}"
+            f"{r['p99_us']:>9.1f}{r['startup_s']:>9.2f}{r['rss_mb']:>9.0f}"
+        )
+    floor, floor_nohmm, analyze, check = rows
+    print(f"analyze / bare jieba.lcut (mean per message): {analyze['mean_us'] / floor['mean_us']:.2f}x  (target <= 2x)")
+    print(f"analyze / bare jieba.lcut(HMM=False), the mode the analyser uses: "
+          f"{analyze['mean_us'] / floor_nohmm['mean_us']:.2f}x")
+    print(f"check p99: {check['p99_us'] / 1000:.3f} ms  (target < 2 ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

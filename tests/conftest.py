@@ -1,0 +1,27 @@
+"""Shared fixtures: the real engine (built once), a private copy of the phrase files."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.engine import Engine
+
+ROOT = Path(__file__).resolve().parent.parent
+PHRASES = ROOT / "phrases"
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    """The engine compiled from the shipped phrase files (jieba loads once per test run)."""
+    return Engine.load(PHRASES)
+
+
+@pytest.fixture
+def phrases_dir(tmp_path: Path) -> Path:
+    """A copy of phrases/ that a test may break without touching the real files."""
+    target = tmp_path / "phrases"
+    shutil.copytree(PHRASES, target)
+    return target
