@@ -212,7 +212,7 @@ TEXT_SLOTS: dict[str, frozenset[str]] = {
     "status_line": frozenset({"ticket", "status", "created", "category"}),
     "status_none": frozenset(),
     "status_names": frozenset(),
-    "new_ticket": frozenset({"ticket"}),
+    "new_ticket": frozenset(),
     "new_ticket_busy": frozenset({"ticket"}),
     "evidence_received": frozenset({"ticket"}),
     "needs_words": frozenset(),

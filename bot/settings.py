@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     sla_minutes: int = Field(default=60, ge=1)
     followup_hours: float = Field(default=24.0, gt=0)
     reminder_minutes: int = Field(default=10, ge=1)
+    # Telegram's flood limits (30 messages/s, 20/min per group); off only for a self-hosted
+    # Bot API server without limits, or a benchmark against a local test server.
+    rate_limiter: bool = True
+    retry_seconds: float = Field(default=30, gt=0)   # unanswered messages are retried this often
+    card_seconds: float = Field(default=3, gt=0)     # missing ticket cards are posted this often
 
     @field_validator("agent_ids", "supervisor_ids", "admin_ids", mode="before")
     @classmethod

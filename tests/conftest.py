@@ -25,3 +25,22 @@ def phrases_dir(tmp_path: Path) -> Path:
     target = tmp_path / "phrases"
     shutil.copytree(PHRASES, target)
     return target
+
+
+@pytest.fixture
+def telegram():
+    """The project's own Bot API server on 127.0.0.1."""
+    from tests.fake_telegram import FakeTelegram
+
+    with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+def bot(telegram, tmp_path):
+    """The real bot (``python -m bot run``) polling the local server; stopped after the test."""
+    from tests.botprocess import BotProcess
+
+    process = BotProcess(telegram, tmp_path).start()
+    yield process
+    process.kill()

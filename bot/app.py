@@ -1,0 +1,131 @@
+"""The Telegram bot: every handler is wired here and nowhere else.
+
+``complaint-bot run`` builds a real python-telegram-bot :class:`Application`
+(long polling, JobQueue, rate limiter) against ``TELEGRAM_API_URL`` and runs it
+until SIGINT or SIGTERM, after which it finishes the updates already fetched.
+
+Start-up: the phrase files are compiled (a broken set stops the bot with every
+``file:line`` problem), the ticket log is migrated, and messages that were
+logged but never answered (a crash, a network error) get their answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from datetime import timedelta
+
+from telegram import Update
+from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+from telegram.constants import ParseMode
+
+from bot import logs
+from bot.desk import Desk
+from bot.engine import EngineStore
+from bot.handlers import agent, customer
+from bot.handlers.common import Services, send
+from bot.phrases import PhraseFileError
+from bot.settings import Settings
+from bot.tickets import TicketLog
+
+logger = logging.getLogger(__name__)
+
+
+async def on_startup(application: Application) -> None:
+    """Answer what was logged but never answered, and post missing cards."""
+    answered = await customer.answer_unanswered(application)
+    if answered:
+        logger.info("answered %d message(s) logged before the last stop", answered)
+
+
+async def retry_unanswered(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """JobQueue: a reply lost to a network error is sent on the next tick."""
+    svc = context.application.bot_data["services"]
+    for message in svc.desk.log.unanswered(older_than=timedelta(seconds=svc.settings.retry_seconds)):
+        await customer.deliver(context.application, svc.desk.answer_again(message))
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log every error without the token; tell the customer nothing broke for them."""
+    err = context.error
+    if isinstance(err, (NetworkError, RetryAfter)):
+        logger.warning("Telegram unreachable or busy: %s", err)
+        return
+    if isinstance(err, Forbidden):
+        logger.info("a user blocked the bot: %s", err)
+        return
+    if isinstance(err, TelegramError):
+        logger.warning("Telegram refused a request: %s", err)
+        return
+    logger.error("error while handling an update", exc_info=err)
+    if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == "private":
+        texts = context.application.bot_data["services"].desk.texts
+        try:
+            await send(context.bot, update.effective_chat.id, texts.sorry_error)
+        except TelegramError:
+            pass
+
+
+def build_application(settings: Settings, desk: Desk) -> Application:
+    """The Application with every handler; nothing runs until it is started."""
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token)
+        .base_url(settings.telegram_api_url)
+        .base_file_url(settings.telegram_api_url.replace("/bot", "/file/bot", 1))
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
+        .post_init(on_startup)
+    )
+    if settings.rate_limiter:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    application = builder.build()
+    application.bot_data["services"] = Services(settings=settings, desk=desk)
+
+    private = filters.ChatType.PRIVATE
+    application.add_handler(CommandHandler("start", customer.start, filters=private))
+    application.add_handler(CommandHandler("help", customer.help_command, filters=private))
+    application.add_handler(CommandHandler("status", customer.status, filters=private))
+    application.add_handler(CommandHandler("new", customer.new, filters=private))
+    application.add_handler(
+        MessageHandler(private & ~filters.COMMAND & (filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE),
+                       customer.message)
+    )
+    application.add_error_handler(on_error)
+    jobs = application.job_queue
+    jobs.run_repeating(retry_unanswered, interval=settings.retry_seconds, first=settings.retry_seconds, name="retry")
+    jobs.run_repeating(agent.cards_job, interval=settings.card_seconds, first=1, name="cards")
+    return application
+
+
+def run(settings: Settings) -> int:
+    """``complaint-bot run``: poll until SIGINT/SIGTERM; exit status 0, or 1 on broken phrases."""
+    logs.configure(settings.telegram_bot_token)
+    try:
+        store = EngineStore(settings.phrases_dir)
+    except PhraseFileError as err:
+        print("短语文件有错误，机器人没有启动（phrase files have errors）:", file=sys.stderr)
+        print("\n".join(err.lines()), file=sys.stderr)
+        return 1
+    log = TicketLog(settings.database_path)
+    desk = Desk(store, log, sla_minutes=settings.sla_minutes)
+    application = build_application(settings, desk)
+    logger.info("complaint-bot polling %s", settings.telegram_api_url)
+    application.run_polling(
+        allowed_updates=Update.ALL_TYPES,
+        stop_signals=(signal.SIGINT, signal.SIGTERM),
+        bootstrap_retries=-1,
+    )
+    log.close()
+    logger.info("stopped")
+    return 0

@@ -1,0 +1,63 @@
+"""What every handler needs: the shared services, and sending that never raises."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import dataclass, field
+
+from telegram import Bot, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.desk import Desk
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
+
+
+@dataclass
+class Services:
+    """Everything the handlers share; one instance in ``application.bot_data``."""
+
+    settings: Settings
+    desk: Desk
+    card_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    return context.application.bot_data["services"]
+
+
+def plain(text: str) -> str:
+    """HTML to plain text, for when Telegram refuses our markup (an admin's typo in texts.yaml)."""
+    import html
+
+    return html.unescape(_TAG.sub("", text))
+
+
+async def send(bot: Bot, chat_id: int, text: str, **kwargs) -> Message | None:
+    """Send HTML; on a markup error send it as plain text. Returns None when the chat is gone.
+
+    Network errors propagate: the caller leaves the message unanswered and the retry
+    job answers it later.
+    """
+    try:
+        return await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, **kwargs)
+    except BadRequest as err:
+        if "parse entities" in str(err).lower() or "can't parse" in str(err).lower():
+            logger.warning("markup refused by Telegram, sending plain text: %s", err)
+            return await bot.send_message(chat_id, plain(text), parse_mode=None, **kwargs)
+        if "chat not found" in str(err).lower():
+            logger.info("chat %s not found; nothing sent", chat_id)
+            return None
+        raise
+    except Forbidden:
+        logger.info("chat %s blocked the bot; nothing sent", chat_id)
+        return None
+
+
+__all__ = ["Services", "services", "send", "plain", "TelegramError"]

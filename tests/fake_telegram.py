@@ -1,0 +1,309 @@
+"""A small Telegram Bot API server on 127.0.0.1 for end-to-end tests and benchmarks.
+
+The real bot runs against it through ``TELEGRAM_API_URL``, exactly as against
+Telegram. It serves what the bot uses (getMe, getUpdates with offsets and long
+polling, sendMessage, editMessageText, answerCallbackQuery, sendDocument,
+sendPhoto, deleteWebhook, setMyCommands …), records every request, and can be
+told to fail the next call of a method::
+
+    with FakeTelegram() as tg:                  # starts on a free port
+        tg.url                                  # http://127.0.0.1:PORT/bot
+        tg.push(tg.text_update(user_id=7, text="你好"))
+        tg.wait_for(lambda: tg.sent_to(7))      # the bot's reply
+        tg.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import default as email_policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlparse
+
+BOT_USER = {"id": 999000, "is_bot": True, "first_name": "客诉小助手", "username": "complaint_desk_bot"}
+JSON_FIELDS = {"reply_markup", "allowed_updates", "entities", "reply_parameters", "link_preview_options",
+               "commands", "caption_entities", "media"}
+INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "from_chat_id", "user_id"}
+
+
+@dataclass
+class Request:
+    method: str
+    params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+    failed: bool = False       # answered with an error (fail_next): nobody received it
+
+
+class FakeTelegram:
+    """The server; a context manager that starts and stops it."""
+
+    def __init__(self, token: str = "123456:TEST-token-never-logged"):
+        self.token = token
+        self.requests: list[Request] = []
+        self.updates: list[dict] = []
+        self.confirmed = 0                    # every update_id below this was confirmed
+        self.failures: dict[str, list[tuple[int, str, int | None]]] = {}
+        self.cond = threading.Condition()
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def __enter__(self) -> "FakeTelegram":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with self.cond:
+            self.cond.notify_all()
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/bot"
+
+    # ------------------------------------------------------------------ test side
+
+    def push(self, *updates: dict) -> list[int]:
+        """Queue updates for getUpdates; returns their update_ids."""
+        with self.cond:
+            for update in updates:
+                update.setdefault("update_id", next(self._update_ids))
+                self.updates.append(update)
+            self.cond.notify_all()
+        return [u["update_id"] for u in updates]
+
+    def fail_next(self, method: str, code: int, description: str, retry_after: int | None = None,
+                  times: int = 1) -> None:
+        with self.cond:
+            self.failures.setdefault(method, []).extend([(code, description, retry_after)] * times)
+
+    def calls(self, method: str) -> list[Request]:
+        with self.cond:
+            return [r for r in self.requests if r.method == method]
+
+    def sent_to(self, chat_id: int) -> list[str]:
+        """Texts of every message delivered (or edited) in a chat, in order."""
+        with self.cond:
+            return [
+                r.params.get("text") or r.params.get("caption") or ""
+                for r in self.requests
+                if r.method in ("sendMessage", "editMessageText", "sendPhoto", "sendDocument")
+                and str(r.params.get("chat_id")) == str(chat_id) and not r.failed
+            ]
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
+        """Poll ``predicate`` until it is truthy; fail the test on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.02)
+        raise AssertionError(f"timed out after {timeout}s waiting for {predicate}")
+
+    def polling(self) -> bool:
+        return bool(self.calls("getUpdates"))
+
+    # ------------------------------------------------------------------ update builders
+
+    @staticmethod
+    def _user(user_id: int, first_name: str) -> dict:
+        return {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": "zh-hans"}
+
+    def message_update(self, user_id: int, chat_id: int | None = None, chat_type: str = "private",
+                       first_name: str = "客户", **content: Any) -> dict:
+        chat_id = user_id if chat_id is None else chat_id
+        chat = {"id": chat_id, "type": chat_type}
+        if chat_type == "private":
+            chat["first_name"] = first_name
+        else:
+            chat["title"] = "客服组"
+        message = {"message_id": next(self._message_ids), "date": int(time.time()), "chat": chat,
+                   "from": self._user(user_id, first_name), **content}
+        return {"message": message}
+
+    def text_update(self, user_id: int, text: str, **kw: Any) -> dict:
+        update = self.message_update(user_id, text=text, **kw)
+        if text.startswith("/"):
+            command = text.split()[0]
+            update["message"]["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        return update
+
+    def sticker_update(self, user_id: int, emoji: str = "😡") -> dict:
+        sticker = {"file_id": f"sticker-{user_id}", "file_unique_id": f"u{user_id}", "type": "regular",
+                   "width": 512, "height": 512, "is_animated": False, "is_video": False, "emoji": emoji}
+        return self.message_update(user_id, sticker=sticker)
+
+    def photo_update(self, user_id: int, caption: str | None = None) -> dict:
+        photo = [{"file_id": f"photo-{user_id}-{i}", "file_unique_id": f"p{user_id}{i}", "width": 90 * (i + 1),
+                  "height": 90 * (i + 1)} for i in range(2)]
+        content: dict[str, Any] = {"photo": photo}
+        if caption:
+            content["caption"] = caption
+        return self.message_update(user_id, **content)
+
+    def callback_update(self, user_id: int, data: str, message: dict) -> dict:
+        return {"callback_query": {"id": str(next(self._message_ids)), "from": self._user(user_id, "客服"),
+                                   "chat_instance": "ci", "data": data, "message": message}}
+
+    # ------------------------------------------------------------------ server side
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):      # keep test output clean
+                pass
+
+            def do_GET(self):
+                self._serve(b"")
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                self._serve(self.rfile.read(length))
+
+            def _serve(self, body: bytes) -> None:
+                path = urlparse(self.path).path
+                prefix = f"/bot{fake.token}/"
+                if not path.startswith(prefix):
+                    return self._reply(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+                method = path[len(prefix):]
+                params = fake._parse(self.headers.get("Content-Type", ""), body, urlparse(self.path).query)
+                status, payload = fake._dispatch(method, params)
+                self._reply(status, payload)
+
+            def _reply(self, status: int, payload: dict) -> None:
+                data = json.dumps(payload, ensure_ascii=False).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        return Handler
+
+    @staticmethod
+    def _parse(content_type: str, body: bytes, query: str) -> dict[str, Any]:
+        raw: dict[str, Any] = {k: v[-1] for k, v in parse_qs(query).items()}
+        if content_type.startswith("multipart/form-data"):
+            message = BytesParser(policy=email_policy).parsebytes(
+                f"Content-Type: {content_type}\r\n\r\n".encode() + body
+            )
+            for part in message.iter_parts():
+                name = part.get_param("name", header="content-disposition")
+                if part.get_filename():
+                    raw[name] = {"filename": part.get_filename(), "bytes": part.get_payload(decode=True)}
+                else:
+                    raw[name] = part.get_content()
+        elif content_type.startswith("application/json") and body:
+            raw.update(json.loads(body))
+        elif body:
+            raw.update({k: v[-1] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()})
+        params: dict[str, Any] = {}
+        for key, value in raw.items():
+            if isinstance(value, str) and key in JSON_FIELDS:
+                value = json.loads(value)
+            elif isinstance(value, str) and key in INT_FIELDS:
+                try:
+                    value = int(value)
+                except ValueError:
+                    pass
+            params[key] = value
+        return params
+
+    def _dispatch(self, method: str, params: dict[str, Any]) -> tuple[int, dict]:
+        with self.cond:
+            request = Request(method, params)
+            self.requests.append(request)
+            queued = self.failures.get(method)
+            if queued:
+                request.failed = True
+                code, description, retry_after = queued.pop(0)
+                payload: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+                if retry_after is not None:
+                    payload["parameters"] = {"retry_after": retry_after}
+                return code, payload
+        if method == "getUpdates":
+            return 200, {"ok": True, "result": self._get_updates(params)}
+        handler = getattr(self, f"_m_{method}", None)
+        if handler is None:
+            return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
+        return 200, {"ok": True, "result": handler(params)}
+
+    def _get_updates(self, params: dict[str, Any]) -> list[dict]:
+        offset = int(params.get("offset") or 0)
+        limit = int(params.get("limit") or 100)
+        timeout = min(float(params.get("timeout") or 0), 5.0)
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            if offset:
+                self.confirmed = max(self.confirmed, offset)
+                self.updates = [u for u in self.updates if u["update_id"] >= offset]
+            while True:
+                ready = [u for u in self.updates if u["update_id"] >= self.confirmed][:limit]
+                left = deadline - time.monotonic()
+                if ready or left <= 0:
+                    return ready
+                self.cond.wait(left)
+
+    # each _m_<method> returns the "result" of a Bot API method
+    def _m_getMe(self, params):
+        return BOT_USER
+
+    def _m_deleteWebhook(self, params):
+        return True
+
+    def _m_getWebhookInfo(self, params):
+        return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+
+    def _m_setMyCommands(self, params):
+        return True
+
+    def _m_answerCallbackQuery(self, params):
+        return True
+
+    def _m_close(self, params):
+        return True
+
+    def _message(self, params: dict[str, Any], **content: Any) -> dict:
+        chat_id = params.get("chat_id")
+        return {"message_id": next(self._message_ids), "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private" if int(chat_id) > 0 else "group"},
+                "from": BOT_USER, **content}
+
+    def _m_sendMessage(self, params):
+        extra = {"reply_markup": params["reply_markup"]} if "reply_markup" in params else {}
+        return self._message(params, text=params.get("text", ""), **extra)
+
+    def _m_editMessageText(self, params):
+        message = self._message(params, text=params.get("text", ""))
+        message["message_id"] = params.get("message_id")
+        message["edit_date"] = int(time.time())
+        return message
+
+    def _m_editMessageReplyMarkup(self, params):
+        message = self._message(params, text="")
+        message["message_id"] = params.get("message_id")
+        return message
+
+    def _m_sendDocument(self, params):
+        document = {"file_id": "doc-1", "file_unique_id": "d1", "file_name": (params.get("document") or {}).get("filename")}
+        return self._message(params, document=document, caption=params.get("caption"))
+
+    def _m_sendPhoto(self, params):
+        photo = [{"file_id": "photo-1", "file_unique_id": "p1", "width": 640, "height": 480}]
+        return self._message(params, photo=photo, caption=params.get("caption"))
