@@ -44,3 +44,22 @@ def bot(telegram, tmp_path):
     process = BotProcess(telegram, tmp_path).start()
     yield process
     process.kill()
+
+
+@pytest.fixture
+def fresh_db(tmp_path):
+    """A new ticket log file for this test only."""
+    from bot.tickets import TicketLog
+
+    log = TicketLog(tmp_path / "tickets.db")
+    yield log
+    log.close()
+
+
+@pytest.fixture
+def desk(fresh_db):
+    """The conversation rules over a fresh log and the shipped phrases."""
+    from bot.desk import Desk
+    from bot.engine import EngineStore
+
+    return Desk(EngineStore(PHRASES), fresh_db, sla_minutes=60)

@@ -47,6 +47,7 @@ class FakeTelegram:
         self.token = token
         self.requests: list[Request] = []
         self.updates: list[dict] = []
+        self.history: dict[int, dict] = {}    # every update ever pushed, by id
         self.confirmed = 0                    # every update_id below this was confirmed
         self.failures: dict[str, list[tuple[int, str, int | None]]] = {}
         self.cond = threading.Condition()
@@ -79,9 +80,19 @@ class FakeTelegram:
         with self.cond:
             for update in updates:
                 update.setdefault("update_id", next(self._update_ids))
+                self.history[update["update_id"]] = update
                 self.updates.append(update)
             self.cond.notify_all()
         return [u["update_id"] for u in updates]
+
+    def redeliver(self, *update_ids: int) -> None:
+        """Deliver updates again, as Telegram does when the bot died before confirming them."""
+        with self.cond:
+            again = [self.history[i] for i in update_ids]
+            self.confirmed = min([self.confirmed, *update_ids])
+            self.updates = sorted(again + [u for u in self.updates if u["update_id"] not in update_ids],
+                                  key=lambda u: u["update_id"])
+            self.cond.notify_all()
 
     def fail_next(self, method: str, code: int, description: str, retry_after: int | None = None,
                   times: int = 1) -> None:
@@ -131,7 +142,7 @@ class FakeTelegram:
             chat["title"] = "客服组"
         message = {"message_id": next(self._message_ids), "date": int(time.time()), "chat": chat,
                    "from": self._user(user_id, first_name), **content}
-        return {"message": message}
+        return {"update_id": next(self._update_ids), "message": message}
 
     def text_update(self, user_id: int, text: str, **kw: Any) -> dict:
         update = self.message_update(user_id, text=text, **kw)
@@ -154,7 +165,7 @@ class FakeTelegram:
         return self.message_update(user_id, **content)
 
     def callback_update(self, user_id: int, data: str, message: dict) -> dict:
-        return {"callback_query": {"id": str(next(self._message_ids)), "from": self._user(user_id, "客服"),
+        return {"update_id": next(self._update_ids), "callback_query": {"id": str(next(self._message_ids)), "from": self._user(user_id, "客服"),
                                    "chat_instance": "ci", "data": data, "message": message}}
 
     # ------------------------------------------------------------------ server side

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from dataclasses import dataclass, field
 
 from telegram import Bot, Message
@@ -14,9 +13,9 @@ from telegram.ext import ContextTypes
 
 from bot.desk import Desk
 from bot.settings import Settings
+from bot.text import html_to_text as plain
 
 logger = logging.getLogger(__name__)
-_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 
 
 @dataclass
@@ -30,13 +29,6 @@ class Services:
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
     return context.application.bot_data["services"]
-
-
-def plain(text: str) -> str:
-    """HTML to plain text, for when Telegram refuses our markup (an admin's typo in texts.yaml)."""
-    import html
-
-    return html.unescape(_TAG.sub("", text))
 
 
 async def send(bot: Bot, chat_id: int, text: str, **kwargs) -> Message | None:
@@ -60,4 +52,4 @@ async def send(bot: Bot, chat_id: int, text: str, **kwargs) -> Message | None:
         return None
 
 
-__all__ = ["Services", "services", "send", "plain", "TelegramError"]
+__all__ = ["Services", "services", "send", "TelegramError"]

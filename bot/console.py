@@ -1,0 +1,76 @@
+"""``complaint-bot console``: the complaint desk in a terminal, no Telegram needed.
+
+You are the customer. Every line you type goes through the same desk, engine and
+ticket log (``DATABASE_PATH``) as a Telegram message, and you see the bot's reply
+and the card agents would see::
+
+    $ complaint-bot console
+    你：你们发货太慢了，我非常失望！
+    客服助手：您一直信任我们，却遇到这样的事……
+
+Commands: /status, /new, /help, /quit. Input may also be piped in, one message a line.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from bot.cards import render_card
+from bot.desk import Desk, Incoming
+from bot.engine import EngineStore
+from bot.phrases import PhraseFileError
+from bot.settings import Settings
+from bot.text import html_to_text
+from bot.tickets import TicketLog, utcnow
+
+CONSOLE_USER = 0
+INTRO = "你现在是客户：直接输入投诉内容，回车发送。/status 查看工单，/new 开始新问题，/help 帮助，/quit 退出。"
+
+
+def run_console(settings: Settings, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+    try:
+        store = EngineStore(settings.phrases_dir)
+    except PhraseFileError as err:
+        print("\n".join(err.lines()), file=sys.stderr)
+        return 1
+    log = TicketLog(settings.database_path)
+    desk = Desk(store, log, sla_minutes=settings.sla_minutes)
+    interactive = stdin.isatty()
+
+    def say(who: str, text: str) -> None:
+        print(f"{who}：{html_to_text(text)}", file=stdout, flush=True)
+
+    print(INTRO, file=stdout)
+    try:
+        while True:
+            if interactive:
+                print("你：", end="", file=stdout, flush=True)
+            line = stdin.readline()
+            if not line:
+                break
+            text = line.rstrip("\n")
+            command = text.strip().split(" ")[0].lower()
+            if command in ("/quit", "/exit"):
+                break
+            if command == "/status":
+                say("客服助手", desk.status(CONSOLE_USER))
+            elif command == "/new":
+                say("客服助手", desk.new(CONSOLE_USER))
+            elif command in ("/help", "/start"):
+                say("客服助手", desk.help())
+            else:
+                outcome = desk.receive(Incoming(None, CONSOLE_USER, CONSOLE_USER, "控制台客户", text))
+                for reply in outcome.replies:
+                    say("客服助手", reply.text)
+                desk.replied(outcome.message_id, outcome.ticket.id, outcome.ticket.chat_id, outcome.replies)
+                if outcome.new_ticket:
+                    ticket = log.ticket(outcome.ticket.id)
+                    card = render_card(ticket, log.messages(ticket.id, role="customer", limit=3), utcnow(),
+                                       log.emotion_triggers(ticket.id))
+                    print("\n[客服群看到的工单卡片]\n" + html_to_text(card) + "\n", file=stdout, flush=True)
+    except KeyboardInterrupt:
+        print(file=stdout)
+    finally:
+        log.close()
+    return 0
