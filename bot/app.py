@@ -6,7 +6,8 @@ until SIGINT or SIGTERM, after which it finishes the updates already fetched.
 
 Start-up: the phrase files are compiled (a broken set stops the bot with every
 ``file:line`` problem), the ticket log is migrated, and messages that were
-logged but never answered (a crash, a network error) get their answer.
+logged but never answered (a crash, a network error) get their answer. Every
+fetched update is stored before Telegram can be told it arrived (:mod:`bot.inbox`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import timedelta
 
 from telegram import Update
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -26,15 +28,17 @@ from telegram.ext import (
     ContextTypes,
     Defaults,
     MessageHandler,
+    TypeHandler,
     filters,
 )
-from telegram.constants import ParseMode
+from telegram.request import HTTPXRequest
 
-from bot import logs
+from bot import inbox, logs
 from bot.desk import Desk
 from bot.engine import EngineStore
 from bot.handlers import agent, customer
 from bot.handlers.common import Services, send
+from bot.inbox import InboxBot
 from bot.phrases import PhraseFileError
 from bot.settings import Settings
 from bot.tickets import TicketLog
@@ -43,7 +47,10 @@ logger = logging.getLogger(__name__)
 
 
 async def on_startup(application: Application) -> None:
-    """Answer what was logged but never answered, and post missing cards."""
+    """Replay updates a crash left unhandled; answer messages logged but never answered."""
+    replayed = await inbox.replay_unhandled(application)
+    if replayed:
+        logger.info("replaying %d update(s) fetched before the last stop but never handled", replayed)
     answered = await customer.answer_unanswered(application)
     if answered:
         logger.info("answered %d message(s) logged before the last stop", answered)
@@ -79,19 +86,21 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def build_application(settings: Settings, desk: Desk) -> Application:
     """The Application with every handler; nothing runs until it is started."""
-    builder = (
-        ApplicationBuilder()
-        .token(settings.telegram_bot_token)
-        .base_url(settings.telegram_api_url)
-        .base_file_url(settings.telegram_api_url.replace("/bot", "/file/bot", 1))
-        .defaults(Defaults(parse_mode=ParseMode.HTML))
-        .post_init(on_startup)
+    bot = InboxBot(
+        token=settings.telegram_bot_token,
+        base_url=settings.telegram_api_url,
+        base_file_url=settings.telegram_api_url.replace("/bot", "/file/bot", 1),
+        request=HTTPXRequest(connection_pool_size=256),
+        get_updates_request=HTTPXRequest(connection_pool_size=1),
+        defaults=Defaults(parse_mode=ParseMode.HTML),
+        rate_limiter=AIORateLimiter(max_retries=3) if settings.rate_limiter else None,
+        inbox=desk.log,
     )
-    if settings.rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
-    application = builder.build()
+    application = ApplicationBuilder().bot(bot).post_init(on_startup).build()
     application.bot_data["services"] = Services(settings=settings, desk=desk)
 
+    application.add_handler(TypeHandler(Update, inbox.skip_handled), group=-1)
+    application.add_handler(TypeHandler(Update, inbox.mark_handled), group=99)
     private = filters.ChatType.PRIVATE
     application.add_handler(CommandHandler("start", customer.start, filters=private))
     application.add_handler(CommandHandler("help", customer.help_command, filters=private))

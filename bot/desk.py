@@ -31,7 +31,7 @@ from datetime import timedelta
 
 from bot.analysis import Analysis
 from bot.engine import EngineStore
-from bot.tickets import Message, Ticket, TicketLog, parse_iso
+from bot.tickets import Message, Reading, Ticket, TicketLog, parse_iso
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,18 @@ class Desk:
     # ------------------------------------------------------------------ messages
 
     def receive(self, incoming: Incoming) -> Outcome:
-        """Log, read and answer one customer message (the caller sends the replies)."""
+        """Log, read and answer one customer message (the caller sends the replies).
+
+        The message and what the analyser read in it are committed in one transaction,
+        before any reply is composed.
+        """
+        read_now: dict[str, Analysis | None] = {}
+
+        def read(text: str, ticket: Ticket) -> Reading | None:
+            analysis = self._analyze(incoming.kind, text)
+            read_now["analysis"] = analysis
+            return self._reading(analysis, ticket)
+
         logged = self.log.record_customer_message(
             update_id=incoming.update_id,
             chat_id=incoming.chat_id,
@@ -95,17 +106,22 @@ class Desk:
             text=incoming.text,
             kind=incoming.kind,
             file_id=incoming.file_id,
+            read=read,
         )
         if logged.duplicate:
             return Outcome(logged.ticket, logged.message.id, new_ticket=False, duplicate=True)
-        ticket, analysis = self._read(logged.message, logged.ticket)
-        replies = self._replies(logged.message, ticket, analysis, first=logged.new_ticket)
-        return Outcome(ticket, logged.message.id, logged.new_ticket, False, replies, analysis)
+        analysis = read_now.get("analysis")
+        replies = self._replies(logged.message, logged.ticket, analysis, first=logged.new_ticket)
+        return Outcome(logged.ticket, logged.message.id, logged.new_ticket, False, replies, analysis)
 
     def answer_again(self, message: Message) -> Outcome:
         """Compose the answer to a message that was logged but never answered (after a restart)."""
         ticket = self.log.ticket(message.ticket_id)
-        analysis = self._analyze(message)
+        analysis = self._analyze(message.kind, message.text)
+        if message.emotion is None and ticket.due_at is None:
+            reading = self._reading(analysis, ticket)
+            if reading is not None:
+                ticket = self.log.record_reading(message.id, reading)
         earlier = [m for m in self.log.messages(ticket.id, role="customer") if m.id < message.id]
         replies = self._replies(message, ticket, analysis, first=not earlier)
         return Outcome(ticket, message.id, not earlier, False, replies, analysis)
@@ -152,23 +168,19 @@ class Desk:
 
     # ------------------------------------------------------------------ rules
 
-    def _analyze(self, message: Message) -> Analysis | None:
-        if message.kind in TEXT_KINDS or (message.kind in EVIDENCE_KINDS and message.text.strip()):
-            if message.text.strip():
-                return self.store.engine.analyzer.analyze(message.text)
+    def _analyze(self, kind: str, text: str) -> Analysis | None:
+        """Read text messages and the captions of photos and documents."""
+        if (kind in TEXT_KINDS or kind in EVIDENCE_KINDS) and text.strip():
+            return self.store.engine.analyzer.analyze(text)
         return None
 
-    def _read(self, message: Message, ticket: Ticket) -> tuple[Ticket, Analysis | None]:
-        analysis = self._analyze(message)
+    def _reading(self, analysis: Analysis | None, ticket: Ticket) -> Reading | None:
+        """What the log keeps of an analysis (the deadline is set even when nothing was read)."""
         if analysis is None:
-            if ticket.due_at is None:
-                ticket = self.log.record_analysis(
-                    message.id, emotion=None, intensity=0, severe=False, category=None, demand=None,
-                    triggers={}, sla_minutes=self.sla_minutes,
-                )
-            return ticket, None
-        ticket = self.log.record_analysis(
-            message.id,
+            if ticket.due_at is not None:
+                return None
+            return Reading(None, 0, False, None, None, {}, self.sla_minutes)
+        return Reading(
             emotion=analysis.emotion,
             intensity=analysis.intensity,
             severe=analysis.severe,
@@ -177,7 +189,6 @@ class Desk:
             triggers=analysis.triggers,
             sla_minutes=self.sla_for(analysis.category or ticket.category),
         )
-        return ticket, analysis
 
     def sla_for(self, category: str | None) -> int:
         """Minutes to answer: the category's own deadline (改单: 10) or the default."""

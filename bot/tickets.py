@@ -50,7 +50,10 @@ SCHEMA: dict[str, dict[str, type]] = {
     "events": {
         "id": int, "ticket_id": int, "kind": str, "actor_id": int, "detail": str, "created_at": str,
     },
+    # every update exactly as fetched, written before Telegram can be told it was received
+    "inbox": {"update_id": int, "payload": str, "received_at": str, "handled_at": str},
 }
+PRIMARY_KEYS = {"inbox": "update_id"}
 
 
 def utcnow() -> datetime:
@@ -123,6 +126,19 @@ class Message:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """What the analyser read in a message, as the log stores it."""
+
+    emotion: str | None
+    intensity: int
+    severe: bool
+    category: str | None
+    demand: str | None
+    triggers: dict[str, list[str]]
+    sla_minutes: int
+
+
+@dataclass(frozen=True)
 class Logged:
     """The outcome of logging one customer message."""
 
@@ -143,8 +159,9 @@ class TicketLog:
         self.now = now
         if str(path) != ":memory:":
             self.db.enable_wal()
-        # FULL: a message the bot has acknowledged survives a power cut, not only a crash
-        self.db.execute("PRAGMA synchronous=FULL")
+        # In WAL mode NORMAL loses no committed transaction when the process crashes; the
+        # inbox, which must survive a power cut too, is written with FULL (store_updates).
+        self.db.execute("PRAGMA synchronous=NORMAL")
         self.migrate()
 
     # ------------------------------------------------------------------ schema
@@ -154,7 +171,7 @@ class TicketLog:
         for name, columns in SCHEMA.items():
             table = self.db[name]
             if not table.exists():
-                table.create(columns, pk="id")
+                table.create(columns, pk=PRIMARY_KEYS.get(name, "id"))
             else:
                 existing = set(table.columns_dict)
                 for column, kind in columns.items():
@@ -165,6 +182,7 @@ class TicketLog:
         self.db["messages"].create_index(["answered_at", "role"], if_not_exists=True)
         self.db["tickets"].create_index(["user_id", "status"], if_not_exists=True)
         self.db["events"].create_index(["ticket_id"], if_not_exists=True)
+        self.db["inbox"].create_index(["handled_at"], if_not_exists=True)
 
     def close(self) -> None:
         self.db.close()
@@ -181,13 +199,17 @@ class TicketLog:
         text: str,
         kind: str = "text",
         file_id: str | None = None,
+        read: Callable[[str, Ticket], Reading | None] | None = None,
     ) -> Logged:
         """Log a customer's message on their open ticket (opening one if needed).
 
-        One transaction; a Telegram update already logged is reported as a duplicate
-        and not written again.
+        One transaction. ``read`` (the analyser) runs inside it, so the message and what
+        was read in it are committed together; if ``read`` raises, the message is still
+        committed, unread. A Telegram update already logged is reported as a duplicate and
+        not written again.
         """
         now = iso(self.now())
+        reading: Reading | None = None
         with self.db.conn:
             if update_id is not None:
                 row = self._one("select * from messages where update_id = ?", [update_id])
@@ -200,68 +222,64 @@ class TicketLog:
             )
             new_ticket = ticket_row is None
             if new_ticket:
-                ticket_id = self.db["tickets"].insert(
-                    {
-                        "chat_id": chat_id, "user_id": user_id, "user_name": user_name, "status": "open",
-                        "intensity": 0, "severe": 0, "escalation_level": 0, "created_at": now,
-                        "updated_at": now,
-                    }
-                ).last_pk
-                self._event(ticket_id, "opened", user_id, None, now)
-            else:
-                ticket_id = ticket_row["id"]
+                ticket_row = {
+                    "chat_id": chat_id, "user_id": user_id, "user_name": user_name, "status": "open",
+                    "intensity": 0, "severe": 0, "escalation_level": 0, "created_at": now, "updated_at": now,
+                }
+                ticket_row["id"] = self.db["tickets"].insert(ticket_row).last_pk
+                self._event(ticket_row["id"], "opened", user_id, None, now)
+            ticket = Ticket.from_row(ticket_row)
             message_id = self.db["messages"].insert(
                 {
-                    "ticket_id": ticket_id, "role": "customer", "user_id": user_id, "chat_id": chat_id,
+                    "ticket_id": ticket.id, "role": "customer", "user_id": user_id, "chat_id": chat_id,
                     "text": text, "kind": kind, "file_id": file_id, "blocked": 0, "update_id": update_id,
                     "created_at": now,
                 }
             ).last_pk
-        return Logged(self.ticket(ticket_id), self.message(message_id), new_ticket, duplicate=False)
+            if read is not None:
+                try:
+                    reading = read(text, ticket)
+                except Exception:   # never lose the message to a reading bug
+                    logger.exception("reading message %s failed; logged unread", message_id)
+                if reading is not None:
+                    self._apply_reading(message_id, ticket, reading, now)
+        return Logged(self.ticket(ticket.id), self.message(message_id), new_ticket, duplicate=False)
 
-    def record_analysis(
-        self,
-        message_id: int,
-        *,
-        emotion: str | None,
-        intensity: int,
-        severe: bool,
-        category: str | None,
-        demand: str | None,
-        triggers: dict[str, list[str]],
-        sla_minutes: int,
-    ) -> Ticket:
-        """Store what the analyser read and keep the ticket's fields current.
+    def record_reading(self, message_id: int, reading: Reading) -> Ticket:
+        """Store a reading made after logging (a message answered again after a restart)."""
+        message = self.message(message_id)
+        with self.db.conn:
+            self._apply_reading(message_id, self.ticket(message.ticket_id), reading, iso(self.now()))
+        return self.ticket(message.ticket_id)
+
+    def _apply_reading(self, message_id: int, ticket: Ticket, reading: Reading, now: str) -> None:
+        """The message's emotion and triggers; the ticket's fields kept current.
 
         The ticket keeps the strongest intensity seen, the emotion of its strongest
         message, severe once any message was severe, the first category found (its
         deadline is ``created_at + sla_minutes``) and the latest demand.
         """
-        message = self.message(message_id)
-        with self.db.conn:
-            self.db["messages"].update(
-                message_id,
-                {"emotion": emotion, "intensity": intensity, "triggers": json.dumps(triggers, ensure_ascii=False)},
-            )
-            ticket = self.ticket(message.ticket_id)
-            changes: dict[str, Any] = {}
-            if emotion and intensity >= (ticket.intensity or 0):
-                changes["emotion"] = emotion
-            if intensity > (ticket.intensity or 0):
-                changes["intensity"] = intensity
-            if severe and not ticket.severe:
-                changes["severe"] = 1
-            if category and not ticket.category:
-                changes["category"] = category
-            if demand:
-                changes["demand"] = demand
-            if ticket.due_at is None or (category and not ticket.category):
-                changes["sla_minutes"] = sla_minutes
-                changes["due_at"] = iso(parse_iso(ticket.created_at) + timedelta(minutes=sla_minutes))
-            if changes:
-                changes["updated_at"] = iso(self.now())
-                self.db["tickets"].update(ticket.id, changes)
-        return self.ticket(message.ticket_id)
+        self._set("messages", message_id, {
+            "emotion": reading.emotion, "intensity": reading.intensity,
+            "triggers": json.dumps(reading.triggers, ensure_ascii=False),
+        })
+        changes: dict[str, Any] = {}
+        if reading.emotion and reading.intensity >= (ticket.intensity or 0):
+            changes["emotion"] = reading.emotion
+        if reading.intensity > (ticket.intensity or 0):
+            changes["intensity"] = reading.intensity
+        if reading.severe and not ticket.severe:
+            changes["severe"] = 1
+        if reading.category and not ticket.category:
+            changes["category"] = reading.category
+        if reading.demand:
+            changes["demand"] = reading.demand
+        if ticket.due_at is None or (reading.category and not ticket.category):
+            changes["sla_minutes"] = reading.sla_minutes
+            changes["due_at"] = iso(parse_iso(ticket.created_at) + timedelta(minutes=reading.sla_minutes))
+        if changes:
+            changes["updated_at"] = now
+            self._set("tickets", ticket.id, changes)
 
     def record_bot_reply(self, answering: int | None, ticket_id: int, chat_id: int, text: str,
                          template: str | None = None) -> None:
@@ -273,10 +291,11 @@ class TicketLog:
                  "template": template, "created_at": now}
             )
             if answering is not None:
-                self.db["messages"].update(answering, {"answered_at": now})
+                self._set("messages", answering, {"answered_at": now})
 
     def mark_answered(self, message_id: int) -> None:
-        self.db["messages"].update(message_id, {"answered_at": iso(self.now())})
+        with self.db.conn:
+            self._set("messages", message_id, {"answered_at": iso(self.now())})
 
     def unanswered(self, older_than: timedelta = timedelta(0)) -> list[Message]:
         """Customer messages logged but never answered, oldest first."""
@@ -309,6 +328,36 @@ class TicketLog:
             [ticket_id],
         )
         return [r["template"] for r in rows]
+
+    # ------------------------------------------------------------------ inbox
+
+    def store_updates(self, payloads: list[dict[str, Any]]) -> None:
+        """Write fetched updates durably (FULL sync) before Telegram is told they arrived."""
+        if not payloads:
+            return
+        now = iso(self.now())
+        self.db.execute("PRAGMA synchronous=FULL")
+        try:
+            with self.db.conn:
+                self.db.conn.executemany(
+                    "insert or ignore into inbox (update_id, payload, received_at) values (?, ?, ?)",
+                    [(p["update_id"], json.dumps(p, ensure_ascii=False), now) for p in payloads],
+                )
+        finally:
+            self.db.execute("PRAGMA synchronous=NORMAL")
+
+    def unhandled_updates(self) -> list[dict[str, Any]]:
+        """Updates fetched but never handled (the bot died with them queued), oldest first."""
+        rows = self.db.query("select payload from inbox where handled_at is null order by update_id")
+        return [json.loads(r["payload"]) for r in rows]
+
+    def is_handled(self, update_id: int) -> bool:
+        row = self._one("select handled_at from inbox where update_id = ?", [update_id])
+        return bool(row and row["handled_at"])
+
+    def mark_handled(self, update_id: int) -> None:
+        with self.db.conn:
+            self.db.execute("update inbox set handled_at = ? where update_id = ?", [iso(self.now()), update_id])
 
     # ------------------------------------------------------------------ reads
 
@@ -358,7 +407,7 @@ class TicketLog:
     def update_ticket(self, ticket_id: int, **changes: Any) -> Ticket:
         changes["updated_at"] = iso(self.now())
         with self.db.conn:
-            self.db["tickets"].update(ticket_id, changes)
+            self._set("tickets", ticket_id, changes)
         return self.ticket(ticket_id)
 
     def add_event(self, ticket_id: int, kind: str, actor_id: int | None, detail: Any = None) -> None:
@@ -373,6 +422,11 @@ class TicketLog:
         self.db["events"].insert(
             {"ticket_id": ticket_id, "kind": kind, "actor_id": actor_id, "detail": detail, "created_at": now}
         )
+
+    def _set(self, table: str, row_id: int, changes: dict[str, Any]) -> None:
+        """UPDATE one row by id (the hot path skips sqlite-utils' read-before-write)."""
+        columns = ", ".join(f"[{k}] = ?" for k in changes)
+        self.db.execute(f"update [{table}] set {columns} where id = ?", [*changes.values(), row_id])
 
     def _one(self, sql: str, params: list[Any]) -> dict[str, Any] | None:
         cursor = self.db.execute(sql, params)

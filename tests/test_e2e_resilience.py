@@ -98,3 +98,22 @@ def test_an_update_redelivered_after_a_crash_is_logged_and_answered_once(telegra
         assert len(telegram.sent_to(777)) == 2  # the first message was not answered twice
     finally:
         process.kill()
+
+
+def test_a_crash_in_the_middle_of_a_burst_loses_nothing(telegram, tmp_path):
+    """SIGKILL while updates the bot already confirmed to Telegram still wait in its queue:
+    the inbox has them, and the restarted bot handles every one exactly once."""
+    process = BotProcess(telegram, tmp_path).start()
+    try:
+        burst(telegram, customers=20, each=5)
+        telegram.wait_for(lambda: count(process.db, "select count(*) from messages where role='customer'") >= 10)
+        process.kill()
+        logged = count(process.db, "select count(*) from messages where role='customer'")
+        assert logged < 100, "the burst finished before the crash: the test proves nothing"
+        assert telegram.confirmed > max(telegram.history), "Telegram was not yet told: the test proves nothing"
+        process.start()
+        telegram.wait_for(all_answered(process.db, 100), timeout=120)
+        assert count(process.db, "select count(*) from messages where role='customer'") == 100
+        assert count(process.db, "select count(distinct update_id) from messages where role='customer'") == 100
+    finally:
+        process.kill()

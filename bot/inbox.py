@@ -1,0 +1,57 @@
+"""The inbox: no update is confirmed to Telegram before it is on disk.
+
+python-telegram-bot confirms updates as soon as it has fetched them (its next
+``getUpdates`` carries the new offset), while a burst may still wait in its
+in-memory queue; a crash then would lose those messages. :class:`InboxBot` writes
+every fetched batch to the ticket log's ``inbox`` table inside ``get_updates``,
+before returning it, so an update is durable before it can be confirmed. At
+start-up, updates never marked handled are put back in the queue; an update that
+was already handled (Telegram re-delivered it) is skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, ExtBot
+
+from bot.tickets import TicketLog
+
+logger = logging.getLogger(__name__)
+
+
+class InboxBot(ExtBot):
+    """An ExtBot whose ``get_updates`` stores each batch before handing it to the updater."""
+
+    def __init__(self, *args, inbox: TicketLog, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._inbox = inbox
+
+    async def get_updates(self, *args, **kwargs) -> tuple[Update, ...]:
+        updates = await super().get_updates(*args, **kwargs)
+        if updates:
+            self._inbox.store_updates([u.to_dict() for u in updates])
+        return updates
+
+
+async def skip_handled(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """First handler group: an update handled before (re-delivered, or replayed) stops here."""
+    log: TicketLog = context.application.bot_data["services"].desk.log
+    if log.is_handled(update.update_id):
+        logger.info("update %s was handled before; skipped", update.update_id)
+        raise ApplicationHandlerStop
+
+
+async def mark_handled(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Last handler group: the update is done."""
+    context.application.bot_data["services"].desk.log.mark_handled(update.update_id)
+
+
+async def replay_unhandled(application: Application) -> int:
+    """Queue the updates a crash left unhandled; returns how many."""
+    log: TicketLog = application.bot_data["services"].desk.log
+    payloads = log.unhandled_updates()
+    for payload in payloads:
+        await application.update_queue.put(Update.de_json(payload, application.bot))
+    return len(payloads)
