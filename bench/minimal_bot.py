@@ -1,6 +1,8 @@
 """The floor for bench/telegram.py: the smallest PTB bot that answers every message once.
 
-Same Application, same polling, same local server; it only sends a fixed reply.
+Same Application, same polling, same local server, the same number of messages as the
+complaint bot (a reply per message, one agent-chat message per new customer); it only
+sends fixed texts.
 """
 
 import os
@@ -11,8 +13,12 @@ from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filte
 
 
 async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Reply once to every message."""
+    """Reply once to every message; tell the agent chat once per new customer (as a card would)."""
     await context.bot.send_message(update.effective_chat.id, "收到")
+    seen = context.bot_data.setdefault("seen", set())
+    if update.effective_chat.id not in seen and os.environ.get("AGENT_CHAT_ID"):
+        seen.add(update.effective_chat.id)
+        await context.bot.send_message(int(os.environ["AGENT_CHAT_ID"]), f"新客户 {update.effective_chat.id}")
 
 
 def main() -> int:

@@ -226,16 +226,17 @@ class TicketLog:
                     "chat_id": chat_id, "user_id": user_id, "user_name": user_name, "status": "open",
                     "intensity": 0, "severe": 0, "escalation_level": 0, "created_at": now, "updated_at": now,
                 }
-                ticket_row["id"] = self.db["tickets"].insert(ticket_row).last_pk
+                ticket_row["id"] = self._insert("tickets", ticket_row)
                 self._event(ticket_row["id"], "opened", user_id, None, now)
             ticket = Ticket.from_row(ticket_row)
-            message_id = self.db["messages"].insert(
+            message_id = self._insert(
+                "messages",
                 {
                     "ticket_id": ticket.id, "role": "customer", "user_id": user_id, "chat_id": chat_id,
                     "text": text, "kind": kind, "file_id": file_id, "blocked": 0, "update_id": update_id,
                     "created_at": now,
-                }
-            ).last_pk
+                },
+            )
             if read is not None:
                 try:
                     reading = read(text, ticket)
@@ -286,9 +287,10 @@ class TicketLog:
         """Log what the bot said and mark the customer's message answered (one transaction)."""
         now = iso(self.now())
         with self.db.conn:
-            self.db["messages"].insert(
+            self._insert(
+                "messages",
                 {"ticket_id": ticket_id, "role": "bot", "chat_id": chat_id, "text": text, "blocked": 0,
-                 "template": template, "created_at": now}
+                 "template": template, "created_at": now},
             )
             if answering is not None:
                 self._set("messages", answering, {"answered_at": now})
@@ -362,16 +364,20 @@ class TicketLog:
     # ------------------------------------------------------------------ reads
 
     def ticket(self, ticket_id: int) -> Ticket:
-        return Ticket.from_row(self.db["tickets"].get(ticket_id))
+        ticket = self.find_ticket(ticket_id)
+        if ticket is None:
+            raise KeyError(f"no ticket {ticket_id}")
+        return ticket
 
     def find_ticket(self, ticket_id: int) -> Ticket | None:
-        try:
-            return self.ticket(ticket_id)
-        except sqlite_utils.db.NotFoundError:
-            return None
+        row = self._one("select * from tickets where id = ?", [ticket_id])
+        return Ticket.from_row(row) if row else None
 
     def message(self, message_id: int) -> Message:
-        return Message.from_row(self.db["messages"].get(message_id))
+        row = self._one("select * from messages where id = ?", [message_id])
+        if row is None:
+            raise KeyError(f"no message {message_id}")
+        return Message.from_row(row)
 
     def messages(self, ticket_id: int, role: str | None = None, limit: int | None = None) -> list[Message]:
         """A ticket's messages, oldest first (the last ``limit`` when given)."""
@@ -419,9 +425,15 @@ class TicketLog:
     def _event(self, ticket_id: int, kind: str, actor_id: int | None, detail: Any, now: str) -> None:
         if detail is not None and not isinstance(detail, str):
             detail = json.dumps(detail, ensure_ascii=False)
-        self.db["events"].insert(
-            {"ticket_id": ticket_id, "kind": kind, "actor_id": actor_id, "detail": detail, "created_at": now}
+        self._insert(
+            "events", {"ticket_id": ticket_id, "kind": kind, "actor_id": actor_id, "detail": detail, "created_at": now}
         )
+
+    def _insert(self, table: str, row: dict[str, Any]) -> int:
+        """INSERT one row, returning its id (the hot path skips sqlite-utils' introspection)."""
+        columns = ", ".join(f"[{k}]" for k in row)
+        marks = ", ".join("?" for _ in row)
+        return self.db.execute(f"insert into [{table}] ({columns}) values ({marks})", list(row.values())).lastrowid
 
     def _set(self, table: str, row_id: int, changes: dict[str, Any]) -> None:
         """UPDATE one row by id (the hot path skips sqlite-utils' read-before-write)."""
