@@ -24,6 +24,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
@@ -36,7 +37,8 @@ from telegram.request import HTTPXRequest
 from bot import inbox, logs
 from bot.desk import Desk
 from bot.engine import EngineStore
-from bot.handlers import agent, customer
+from bot.agent_desk import AgentDesk
+from bot.handlers import agent, customer, deadlines
 from bot.handlers.common import Services, send
 from bot.inbox import InboxBot
 from bot.phrases import PhraseFileError
@@ -54,6 +56,9 @@ async def on_startup(application: Application) -> None:
     answered = await customer.answer_unanswered(application)
     if answered:
         logger.info("answered %d message(s) logged before the last stop", answered)
+    armed = deadlines.arm_all(application)
+    if armed:
+        logger.info("re-armed deadlines and follow-ups of %d ticket(s)", armed)
 
 
 async def retry_unanswered(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -97,7 +102,12 @@ def build_application(settings: Settings, desk: Desk) -> Application:
         inbox=desk.log,
     )
     application = ApplicationBuilder().bot(bot).post_init(on_startup).build()
-    application.bot_data["services"] = Services(settings=settings, desk=desk)
+    agent_desk = AgentDesk(
+        desk.store, desk.log, staff_ids=settings.staff_ids, supervisor_ids=settings.supervisor_ids,
+        manager_ids=settings.manager_ids or settings.admin_ids, admin_ids=settings.admin_ids,
+        agent_chat_id=settings.agent_chat_id, zone=settings.zone,
+    )
+    application.bot_data["services"] = Services(settings=settings, desk=desk, agent_desk=agent_desk)
 
     application.add_handler(TypeHandler(Update, inbox.skip_handled), group=-1)
     application.add_handler(TypeHandler(Update, inbox.mark_handled), group=99)
@@ -110,6 +120,16 @@ def build_application(settings: Settings, desk: Desk) -> Application:
         MessageHandler(private & ~filters.COMMAND & (filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE),
                        customer.message)
     )
+    for name, callback in (("tickets", agent.tickets), ("claim", agent.claim), ("reply", agent.reply),
+                           ("check", agent.check), ("suggest", agent.suggest), ("resolve", agent.resolve),
+                           ("escalate", agent.escalate)):
+        application.add_handler(CommandHandler(name, callback))
+    application.add_handler(CallbackQueryHandler(agent.button))
+    if settings.agent_chat_id is not None:
+        application.add_handler(MessageHandler(
+            filters.Chat(settings.agent_chat_id) & filters.REPLY & filters.TEXT & ~filters.COMMAND,
+            agent.reply_to_card,
+        ))
     application.add_error_handler(on_error)
     jobs = application.job_queue
     jobs.run_repeating(retry_unanswered, interval=settings.retry_seconds, first=settings.retry_seconds, name="retry")

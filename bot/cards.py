@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot.tickets import Message, Ticket, parse_iso
 from bot.text import clean_for_display
@@ -25,7 +26,8 @@ def _escape(text: str | None, limit: int = 0) -> str:
     return html.escape(clean_for_display(text or "", limit))
 
 
-def render_card(ticket: Ticket, messages: list[Message], now: datetime, triggers: list[str] = ()) -> str:
+def render_card(ticket: Ticket, messages: list[Message], now: datetime, triggers: list[str] = (),
+                zone: ZoneInfo = ZoneInfo("Asia/Shanghai")) -> str:
     """The card for one ticket: who, how upset and why, what about, by when, what they said."""
     emotion = EMOTION_LABELS.get(ticket.emotion or "", "未识别")
     intensity = INTENSITY_LABELS.get(ticket.intensity or 0, "")
@@ -42,7 +44,7 @@ def render_card(ticket: Ticket, messages: list[Message], now: datetime, triggers
     if ticket.due_at:
         due = parse_iso(ticket.due_at)
         left = int((due - now).total_seconds() // 60)
-        when = due.strftime("%H:%M UTC")
+        when = due.astimezone(zone).strftime("%H:%M")
         lines.append(f"时限：{when}（{'剩 ' + str(left) + ' 分钟' if left >= 0 else '已超时 ' + str(-left) + ' 分钟'}）")
     lines.append("")
     lines.append("<b>客户说：</b>")

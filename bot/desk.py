@@ -69,6 +69,7 @@ class Outcome:
     duplicate: bool
     replies: list[Reply] = field(default_factory=list)
     analysis: Analysis | None = None
+    changes: dict = field(default_factory=dict)      # ticket fields this message changed
 
 
 class Desk:
@@ -112,7 +113,7 @@ class Desk:
             return Outcome(logged.ticket, logged.message.id, new_ticket=False, duplicate=True)
         analysis = read_now.get("analysis")
         replies = self._replies(logged.message, logged.ticket, analysis, first=logged.new_ticket)
-        return Outcome(logged.ticket, logged.message.id, logged.new_ticket, False, replies, analysis)
+        return Outcome(logged.ticket, logged.message.id, logged.new_ticket, False, replies, analysis, logged.changes)
 
     def answer_again(self, message: Message) -> Outcome:
         """Compose the answer to a message that was logged but never answered (after a restart)."""

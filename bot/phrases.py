@@ -30,7 +30,8 @@ from ruamel.yaml.error import MarkedYAMLError
 
 EMOTIONS = ("anger", "anxiety", "disappointment", "dissatisfaction")
 LEVELS = ("mild", "strong")
-FILES = ("forbidden.yaml", "emotions.yaml", "empathy.yaml", "categories.yaml", "texts.yaml")
+FILES = ("forbidden.yaml", "emotions.yaml", "empathy.yaml", "categories.yaml", "texts.yaml", "suggestions.yaml")
+SUGGESTION_SLOTS = frozenset({"fact", "feeling", "explain", "focus", "option", "deadline"})
 
 
 # ---------------------------------------------------------------- field types
@@ -197,6 +198,19 @@ class CategoriesFile(_Strict):
     demands: list[Demand] = Field(min_length=1)
 
 
+# ---------------------------------------------------------------- suggestions.yaml
+
+class SuggestionsFile(_Strict):
+    name: str = ""
+    description: str = ""
+    source: str = ""
+    feel: list[Text] = Field(min_length=1)
+    three_f: list[Text] = Field(min_length=1)
+    options: dict[str, list[Text]] = Field(min_length=1)
+    explain: dict[str, str] = Field(min_length=1)
+    focus: dict[str, Text] = Field(min_length=1)
+
+
 # ---------------------------------------------------------------- texts.yaml
 
 # Which {slots} each customer-facing text may use. A slot outside its set is an error,
@@ -224,6 +238,8 @@ TEXT_SLOTS: dict[str, frozenset[str]] = {
     "rating_thanks": frozenset({"rating"}),
     "followup": frozenset({"ticket"}),
     "sorry_error": frozenset(),
+    "not_staff": frozenset(),
+    "rating_not_yours": frozenset(),
 }
 
 
@@ -252,6 +268,8 @@ class TextsFile(_Strict):
     rating_thanks: Text
     followup: Text
     sorry_error: Text
+    not_staff: Text
+    rating_not_yours: Text
 
 
 # ---------------------------------------------------------------- problems
@@ -287,6 +305,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "empathy.yaml": EmpathyFile,
     "categories.yaml": CategoriesFile,
     "texts.yaml": TextsFile,
+    "suggestions.yaml": SuggestionsFile,
 }
 
 
@@ -299,6 +318,7 @@ class PhraseSet:
     empathy: EmpathyFile
     categories: CategoriesFile
     texts: TextsFile
+    suggestions: SuggestionsFile
     directory: Path
     mtimes: dict[str, float] = field(default_factory=dict)
 
@@ -315,6 +335,7 @@ class PhraseSet:
             ),
             "categories.yaml": len(self.categories.categories) + len(self.categories.demands),
             "texts.yaml": len(TEXT_SLOTS),
+            "suggestions.yaml": len(self.suggestions.feel) + len(self.suggestions.three_f),
         }
 
 
@@ -410,6 +431,19 @@ def _cross_checks(name: str, model: BaseModel) -> list[tuple[tuple, str]]:
             if cat.name in names:
                 found.append((("categories", i, "name"), f"分类 {cat.name} 重复了（duplicate category）"))
             names.add(cat.name)
+    elif isinstance(model, SuggestionsFile):
+        for key in ("feel", "three_f"):
+            for i, text in enumerate(getattr(model, key)):
+                try:
+                    unknown = _slots(text) - SUGGESTION_SLOTS
+                except ValueError as err:
+                    found.append(((key, i), f"花括号不成对（{err}）"))
+                    continue
+                if unknown:
+                    found.append(((key, i), f"未知的占位符 {sorted(unknown)}；可用：{sorted(SUGGESTION_SLOTS)}"))
+        for key in ("options", "explain", "focus"):
+            if "default" not in getattr(model, key):
+                found.append(((key,), f"{key} 需要一个 default 项"))
     elif isinstance(model, TextsFile):
         for key, allowed in TEXT_SLOTS.items():
             value = getattr(model, key)
@@ -473,6 +507,7 @@ def load_phrases(directory: Path) -> PhraseSet:
         empathy=models["empathy.yaml"],
         categories=models["categories.yaml"],
         texts=models["texts.yaml"],
+        suggestions=models["suggestions.yaml"],
         directory=directory,
         mtimes=file_mtimes(directory),
     )

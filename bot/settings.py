@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -30,18 +31,20 @@ class Settings(BaseSettings):
     agent_ids: IdSet = frozenset()
     supervisor_ids: IdSet = frozenset()
     admin_ids: IdSet = frozenset()
+    manager_ids: IdSet = frozenset()      # escalation level 2; empty means ADMIN_IDS
     database_path: Path = Path("data/tickets.db")
     phrases_dir: Path = Path("phrases")
-    sla_minutes: int = Field(default=60, ge=1)
-    followup_hours: float = Field(default=24.0, gt=0)
-    reminder_minutes: int = Field(default=10, ge=1)
+    sla_minutes: float = Field(default=60, gt=0)
+    followup_hours: float = Field(default=24.0, gt=0)     # 回访 this long after a ticket is resolved
+    reminder_minutes: float = Field(default=10, gt=0)     # agents are reminded this long before a deadline
+    timezone: str = "Asia/Shanghai"                        # for times shown to people (the log stays UTC)
     # Telegram's flood limits (30 messages/s, 20/min per group); off only for a self-hosted
     # Bot API server without limits, or a benchmark against a local test server.
     rate_limiter: bool = True
     retry_seconds: float = Field(default=30, gt=0)   # unanswered messages are retried this often
     card_seconds: float = Field(default=3, gt=0)     # missing ticket cards are posted this often
 
-    @field_validator("agent_ids", "supervisor_ids", "admin_ids", mode="before")
+    @field_validator("agent_ids", "supervisor_ids", "admin_ids", "manager_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         """Accept ``"1, 2,3"`` as well as a list; blanks are ignored."""
@@ -53,6 +56,16 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @property
     def staff_ids(self) -> frozenset[int]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -38,7 +38,7 @@ SCHEMA: dict[str, dict[str, type]] = {
         "first_response_at": str, "resolved_at": str, "rating": int,
         # additions
         "sla_minutes": int, "summary": str, "card_chat_id": int, "card_message_id": int,
-        "updated_at": str,
+        "updated_at": str, "card_updated_at": str,
     },
     "messages": {
         "id": int, "ticket_id": int, "role": str, "user_id": int, "text": str, "emotion": str,
@@ -93,6 +93,7 @@ class Ticket:
     card_chat_id: int | None
     card_message_id: int | None
     updated_at: str | None
+    card_updated_at: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "Ticket":
@@ -146,6 +147,7 @@ class Logged:
     message: Message
     new_ticket: bool
     duplicate: bool
+    changes: dict[str, Any] = field(default_factory=dict)
 
 
 class TicketLog:
@@ -210,6 +212,7 @@ class TicketLog:
         """
         now = iso(self.now())
         reading: Reading | None = None
+        changes: dict[str, Any] = {}
         with self.db.conn:
             if update_id is not None:
                 row = self._one("select * from messages where update_id = ?", [update_id])
@@ -243,8 +246,10 @@ class TicketLog:
                 except Exception:   # never lose the message to a reading bug
                     logger.exception("reading message %s failed; logged unread", message_id)
                 if reading is not None:
-                    self._apply_reading(message_id, ticket, reading, now)
-        return Logged(self.ticket(ticket.id), self.message(message_id), new_ticket, duplicate=False)
+                    changes = self._apply_reading(message_id, ticket, reading, now)
+            if not changes:     # a new message changes the card even when no field changed
+                self._set("tickets", ticket.id, {"updated_at": now})
+        return Logged(self.ticket(ticket.id), self.message(message_id), new_ticket, duplicate=False, changes=changes)
 
     def record_reading(self, message_id: int, reading: Reading) -> Ticket:
         """Store a reading made after logging (a message answered again after a restart)."""
@@ -253,7 +258,7 @@ class TicketLog:
             self._apply_reading(message_id, self.ticket(message.ticket_id), reading, iso(self.now()))
         return self.ticket(message.ticket_id)
 
-    def _apply_reading(self, message_id: int, ticket: Ticket, reading: Reading, now: str) -> None:
+    def _apply_reading(self, message_id: int, ticket: Ticket, reading: Reading, now: str) -> dict[str, Any]:
         """The message's emotion and triggers; the ticket's fields kept current.
 
         The ticket keeps the strongest intensity seen, the emotion of its strongest
@@ -281,6 +286,7 @@ class TicketLog:
         if changes:
             changes["updated_at"] = now
             self._set("tickets", ticket.id, changes)
+        return changes
 
     def record_bot_reply(self, answering: int | None, ticket_id: int, chat_id: int, text: str,
                          template: str | None = None) -> None:
@@ -330,6 +336,78 @@ class TicketLog:
             [ticket_id],
         )
         return [r["template"] for r in rows]
+
+    # ------------------------------------------------------------------ agents
+
+    def record_agent_message(self, ticket_id: int, agent_id: int, text: str, kind: str,
+                             violations: list[dict] | None = None) -> int:
+        """An agent's draft or reply: kind ``reply`` (sent), ``blocked``, ``pending`` (warn tier,
+        awaiting confirmation), ``suggestion`` (offered, not sent) or ``cancelled``."""
+        with self.db.conn:
+            return self._insert("messages", {
+                "ticket_id": ticket_id, "role": "agent", "user_id": agent_id, "text": text, "kind": kind,
+                "blocked": 1 if kind == "blocked" else 0,
+                "violations": json.dumps(violations, ensure_ascii=False) if violations else None,
+                "created_at": iso(self.now()),
+            })
+
+    def set_message_kind(self, message_id: int, kind: str) -> None:
+        with self.db.conn:
+            self._set("messages", message_id, {"kind": kind})
+
+    def open_tickets(self) -> list[Ticket]:
+        """Open tickets, the most urgent deadline first."""
+        rows = self.db.query(
+            "select * from tickets where status in (?, ?, ?) order by due_at is null, due_at, id", list(OPEN_STATUSES)
+        )
+        return [Ticket.from_row(r) for r in rows]
+
+    def ticket_by_card(self, chat_id: int, message_id: int) -> Ticket | None:
+        row = self._one("select * from tickets where card_chat_id = ? and card_message_id = ?", [chat_id, message_id])
+        return Ticket.from_row(row) if row else None
+
+    def has_event(self, ticket_id: int, kind: str) -> bool:
+        return self._one("select 1 from events where ticket_id = ? and kind = ? limit 1", [ticket_id, kind]) is not None
+
+    def events(self, ticket_id: int) -> list[dict[str, Any]]:
+        return list(self.db.query("select * from events where ticket_id = ? order by id", [ticket_id]))
+
+    def card_posted(self, ticket_id: int, chat_id: int, message_id: int) -> None:
+        """Where the ticket's card is; it shows the ticket as of now."""
+        with self.db.conn:
+            self.db.execute(
+                "update tickets set card_chat_id = ?, card_message_id = ?, card_updated_at = updated_at where id = ?",
+                [chat_id, message_id, ticket_id],
+            )
+
+    def card_drawn(self, ticket_id: int, drawn_at: str) -> None:
+        """The card shows the ticket as it was at ``drawn_at`` (a later change makes it stale again)."""
+        with self.db.conn:
+            self._set("tickets", ticket_id, {"card_updated_at": drawn_at})
+
+    def stale_cards(self) -> list[Ticket]:
+        """Tickets whose card was posted but changed since it was last drawn."""
+        rows = self.db.query(
+            "select * from tickets where card_message_id is not null "
+            "and (card_updated_at is null or updated_at > card_updated_at) order by id"
+        )
+        return [Ticket.from_row(r) for r in rows]
+
+    def awaiting_first_response(self) -> list[Ticket]:
+        """Open tickets with a deadline and no answer yet (their deadline jobs are re-armed)."""
+        rows = self.db.query(
+            "select * from tickets where status in (?, ?, ?) and due_at is not null and first_response_at is null "
+            "order by due_at", list(OPEN_STATUSES)
+        )
+        return [Ticket.from_row(r) for r in rows]
+
+    def awaiting_followup(self) -> list[Ticket]:
+        """Resolved tickets whose 回访 has not been sent."""
+        rows = self.db.query(
+            "select * from tickets where status = 'resolved' and resolved_at is not null and not exists "
+            "(select 1 from events e where e.ticket_id = tickets.id and e.kind = 'followup') order by resolved_at"
+        )
+        return [Ticket.from_row(r) for r in rows]
 
     # ------------------------------------------------------------------ inbox
 

@@ -63,3 +63,18 @@ def desk(fresh_db):
     from bot.engine import EngineStore
 
     return Desk(EngineStore(PHRASES), fresh_db, sla_minutes=60)
+
+
+AGENT, SUPERVISOR, MANAGER, STRANGER = 5001, 6001, 7001, 9999
+
+
+@pytest.fixture
+def agent_desk(desk):
+    """The agents' rules over the same fresh log as ``desk``."""
+    from zoneinfo import ZoneInfo
+
+    from bot.agent_desk import AgentDesk
+
+    return AgentDesk(desk.store, desk.log, staff_ids=frozenset({AGENT, SUPERVISOR}),
+                     supervisor_ids=frozenset({SUPERVISOR}), manager_ids=frozenset({MANAGER}),
+                     agent_chat_id=-100, zone=ZoneInfo("Asia/Shanghai"))

@@ -11,6 +11,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
+from bot.agent_desk import AgentDesk
 from bot.desk import Desk
 from bot.settings import Settings
 from bot.text import html_to_text as plain
@@ -24,6 +25,7 @@ class Services:
 
     settings: Settings
     desk: Desk
+    agent_desk: AgentDesk
     card_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 

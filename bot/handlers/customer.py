@@ -15,6 +15,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot.desk import Incoming, Outcome
+from bot.handlers import agent, deadlines
 from bot.handlers.common import send, services
 
 logger = logging.getLogger(__name__)
@@ -106,6 +107,13 @@ async def deliver(application: Application, outcome: Outcome) -> None:
         sent.append(reply)
     if len(sent) == len(outcome.replies):
         desk.replied(outcome.message_id, ticket.id, ticket.chat_id, sent)
+    if outcome.new_ticket or "due_at" in outcome.changes:
+        deadlines.arm(application, ticket)
+    if outcome.changes.get("severe"):
+        # seed 002: a threat to go to regulators, media or court is a 严重投诉 — supervisors now
+        action = services_of(application).agent_desk.escalate(
+            ticket.id, None, "客户提到监管部门、媒体或法律途径（严重投诉）", automatic=True)
+        await agent.perform(application, action, None)
 
 
 def services_of(application: Application):

@@ -1,0 +1,353 @@
+"""The agents' desk: claim, guarded replies, suggestions, escalation, closing, rating.
+
+No Telegram here: every action returns an :class:`Action` saying what to tell the
+agent who acted, which messages to deliver to whom (buttons as plain data), and
+whether the ticket's card changed. Only staff (``AGENT_IDS`` and
+``SUPERVISOR_IDS``) may act; anyone else gets a refusal and nothing changes::
+
+    desk = AgentDesk(store, log, settings)
+    action = desk.reply(ticket_id=1, agent_id=5001, agent_name="小李", text="这是公司的规定")
+    action.ok, action.notice          # False, "⛔ 没有发送 …「这是公司的规定」… 为什么 … 可以这样说 …"
+    action.deliveries                 # [] : a blocked draft never reaches the customer
+
+Rules from the seeds: answer within the deadline (seed 004: 1 hour, 改单 10 minutes);
+escalate severe complaints at once (seed 002: 严重投诉/公关危机, 必要时请上级领导参与)
+through three levels (seed 003: 三级道歉 — 0 agent, 1 supervisor, 2 manager); close
+with seed 000's three sentences, a 1–5 rating and a follow-up (回访, seed 002).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.cards import EMOTION_LABELS, INTENSITY_LABELS, STATUS_LABELS
+from bot.engine import EngineStore
+from bot.guard import CheckResult, Hit
+from bot.suggestions import suggest
+from bot.tickets import OPEN_STATUSES, Ticket, TicketLog, iso, parse_iso
+
+logger = logging.getLogger(__name__)
+
+Buttons = list[list[tuple[str, str]]]      # rows of (label, callback data)
+LEVEL_NAMES = {0: "客服", 1: "主管", 2: "经理"}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A message to send: to a customer, a supervisor, or the agent chat."""
+
+    chat_id: int
+    text: str
+    buttons: Buttons | None = None
+
+
+@dataclass(frozen=True)
+class Action:
+    ok: bool
+    notice: str = ""                                  # to the agent who acted (HTML)
+    notice_buttons: Buttons | None = None
+    deliveries: list[Delivery] = field(default_factory=list)
+    ticket: Ticket | None = None
+    card_changed: bool = False
+    first_response: bool = False                       # the deadline no longer needs watching
+
+
+def card_buttons(ticket: Ticket) -> Buttons:
+    """The inline buttons under a ticket's card."""
+    if ticket.status not in OPEN_STATUSES:
+        return []
+    return [[("认领", f"claim:{ticket.id}"), ("回复建议", f"suggest:{ticket.id}")],
+            [("升级", f"escalate:{ticket.id}"), ("解决", f"resolve:{ticket.id}")]]
+
+
+def rating_buttons(ticket_id: int) -> Buttons:
+    return [[(f"{n} 分", f"rate:{ticket_id}:{n}") for n in range(1, 6)]]
+
+
+def explain_hits(result: CheckResult) -> str:
+    """What the guard caught, the seed's reason, and better words (for the agent)."""
+    lines = []
+    for hit in result.violations:
+        lines.append(_hit_lines(hit, "⛔"))
+    for hit in result.warnings:
+        lines.append(_hit_lines(hit, "⚠️"))
+    return "\n\n".join(lines)
+
+
+def _hit_lines(hit: Hit, mark: str) -> str:
+    which = f"第 {hit.id} 句" if isinstance(hit.id, int) else "负面语言"
+    return (
+        f"{mark} 「{html.escape(hit.match)}」— {which}「{html.escape(hit.phrase)}」\n"
+        f"为什么：{html.escape(hit.reason)}\n"
+        f"可以这样说：{html.escape(hit.suggestion)}"
+    )
+
+
+class AgentDesk:
+    """Everything agents and supervisors do to tickets."""
+
+    def __init__(self, store: EngineStore, log: TicketLog, *, staff_ids: frozenset[int],
+                 supervisor_ids: frozenset[int], manager_ids: frozenset[int] = frozenset(),
+                 admin_ids: frozenset[int] = frozenset(), agent_chat_id: int | None = None,
+                 zone: ZoneInfo = ZoneInfo("Asia/Shanghai")):
+        self.store = store
+        self.log = log
+        self.staff_ids = staff_ids
+        self.supervisor_ids = supervisor_ids
+        self.manager_ids = manager_ids
+        self.admin_ids = admin_ids
+        self.agent_chat_id = agent_chat_id
+        self.zone = zone
+
+    @property
+    def texts(self):
+        return self.store.engine.phrases.texts
+
+    def is_staff(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.staff_ids
+
+    def refuse(self) -> Action:
+        return Action(False, self.texts.not_staff)
+
+    # ------------------------------------------------------------------ reading
+
+    def tickets(self) -> str:
+        """/tickets: open tickets, the most urgent deadline first."""
+        tickets = self.log.open_tickets()
+        if not tickets:
+            return "目前没有待处理的工单。"
+        now = self.log.now()
+        lines = [f"<b>待处理工单（{len(tickets)}）</b>，按时限排列："]
+        for t in tickets[:30]:
+            emotion = EMOTION_LABELS.get(t.emotion or "", "平静")
+            who = f"，认领：{t.agent_id}" if t.agent_id else ""
+            severe = " ⚠️严重" if t.severe else ""
+            lines.append(
+                f"· <b>{t.id}</b> {self.deadline_text(t, now)} {emotion}{severe} "
+                f"{html.escape(t.category or '未分类')} {html.escape(t.user_name or '')}"
+                f"（{STATUS_LABELS.get(t.status, t.status)}{who}）"
+            )
+        if len(tickets) > 30:
+            lines.append(f"……还有 {len(tickets) - 30} 张")
+        return "\n".join(lines)
+
+    def check(self, text: str) -> str:
+        """/check: what the guard says about a sentence, without sending anything."""
+        result = self.store.engine.guard.check(text)
+        if result.ok and not result.warnings:
+            return "✅ 可以发送：没有发现不该说的话。"
+        head = "⛔ 不能发送：" if not result.ok else "⚠️ 可以发送，但需要确认："
+        return head + "\n\n" + explain_hits(result)
+
+    def deadline_text(self, ticket: Ticket, now: datetime) -> str:
+        if not ticket.due_at:
+            return ""
+        due = parse_iso(ticket.due_at)
+        left = int((due - now).total_seconds() // 60)
+        clock = due.astimezone(self.zone).strftime("%H:%M")
+        return f"⏰{clock}（剩 {left} 分钟）" if left >= 0 else f"⏰{clock}（已超时 {-left} 分钟）"
+
+    def promise_text(self, ticket: Ticket) -> str:
+        """The deadline as a customer reads it in a suggestion: 今天 15:30 前."""
+        if not ticket.due_at:
+            return "今天之内"
+        due = parse_iso(ticket.due_at).astimezone(self.zone)
+        today = self.log.now().astimezone(self.zone).date()
+        day = "今天" if due.date() == today else "明天" if due.date() == today + timedelta(days=1) else due.strftime("%m 月 %d 日")
+        return f"{day} {due.strftime('%H:%M')} 前"
+
+    # ------------------------------------------------------------------ acting
+
+    def _ticket(self, ticket_id: int) -> Ticket | None:
+        return self.log.find_ticket(ticket_id)
+
+    def claim(self, ticket_id: int, agent_id: int, agent_name: str | None) -> Action:
+        """/claim N: the ticket is yours; its status becomes in_progress."""
+        if not self.is_staff(agent_id):
+            return self.refuse()
+        ticket = self._ticket(ticket_id)
+        if ticket is None or not ticket.is_open:
+            return Action(False, f"找不到待处理的 {ticket_id} 号工单。")
+        status = "in_progress" if ticket.status == "open" else ticket.status
+        ticket = self.log.update_ticket(ticket.id, agent_id=agent_id, status=status)
+        self.log.add_event(ticket.id, "claimed", agent_id, {"by": agent_name})
+        return Action(True, f"✋ {html.escape(agent_name or str(agent_id))} 认领了 {ticket.id} 号工单。",
+                      ticket=ticket, card_changed=True)
+
+    def reply(self, ticket_id: int, agent_id: int, agent_name: str | None, text: str) -> Action:
+        """/reply N text (or a reply to the card): the guard decides what reaches the customer."""
+        if not self.is_staff(agent_id):
+            return self.refuse()
+        ticket = self._ticket(ticket_id)
+        if ticket is None:
+            return Action(False, f"找不到 {ticket_id} 号工单。")
+        if not ticket.is_open:
+            return Action(False, f"{ticket.id} 号工单已经{STATUS_LABELS.get(ticket.status)}，不能再回复。")
+        if not text.strip():
+            return Action(False, "回复内容是空的。用法：/reply 工单号 回复内容")
+        result = self.store.engine.guard.check(text)
+        if not result.ok:
+            violations = [v.to_dict() for v in result.violations]
+            self.log.record_agent_message(ticket.id, agent_id, text, "blocked", violations)
+            self.log.add_event(ticket.id, "blocked", agent_id, {"ids": [v.id for v in result.violations]})
+            return Action(False, "⛔ <b>没有发送</b>：草稿里有不该说的话。\n\n" + explain_hits(result), ticket=ticket)
+        if result.warnings:
+            draft = self.log.record_agent_message(ticket.id, agent_id, text, "pending",
+                                                  [w.to_dict() for w in result.warnings])
+            self.log.add_event(ticket.id, "warned", agent_id, {"ids": [w.id for w in result.warnings]})
+            return Action(False, "⚠️ <b>还没有发送</b>：草稿里有负面说法，确认后再发。\n\n" + explain_hits(result),
+                          notice_buttons=[[("仍然发送", f"send:{draft}"), ("取消", f"cancel:{draft}")]], ticket=ticket)
+        draft = self.log.record_agent_message(ticket.id, agent_id, text, "pending")
+        return self._send_draft(draft, agent_id, agent_name)
+
+    def suggest(self, ticket_id: int, agent_id: int) -> Action:
+        """/suggest N: two or three ready replies (FEEL, 3F), each one tap from the customer."""
+        if not self.is_staff(agent_id):
+            return self.refuse()
+        ticket = self._ticket(ticket_id)
+        if ticket is None or not ticket.is_open:
+            return Action(False, f"找不到待处理的 {ticket_id} 号工单。")
+        first = next((m for m in self.log.messages(ticket.id, role="customer") if m.text.strip()), None)
+        topic = self.store.engine.analyzer.analyze(first.text).topic if first else None
+        suggestions = suggest(self.store.engine, ticket, topic, self.promise_text(ticket))
+        lines = [f"💡 <b>{ticket.id} 号工单的回复建议</b>（点按钮直接发给客户）："]
+        buttons: Buttons = []
+        for i, s in enumerate(suggestions, 1):
+            draft = self.log.record_agent_message(ticket.id, agent_id, s.text, "suggestion")
+            lines.append(f"{i}. [{s.style}] {html.escape(s.text)}")
+            buttons.append([(f"发送第 {i} 条（{s.style}）", f"send:{draft}")])
+        self.log.add_event(ticket.id, "suggested", agent_id, {"count": len(suggestions)})
+        return Action(True, "\n\n".join(lines), notice_buttons=buttons, ticket=ticket)
+
+    def send_draft(self, draft_id: int, agent_id: int, agent_name: str | None) -> Action:
+        """A tap on 仍然发送 or on a suggestion: send that exact text."""
+        if not self.is_staff(agent_id):
+            return self.refuse()
+        return self._send_draft(draft_id, agent_id, agent_name)
+
+    def cancel_draft(self, draft_id: int, agent_id: int) -> Action:
+        if not self.is_staff(agent_id):
+            return self.refuse()
+        self.log.set_message_kind(draft_id, "cancelled")
+        return Action(True, "已取消，草稿没有发送。")
+
+    def _send_draft(self, draft_id: int, agent_id: int, agent_name: str | None) -> Action:
+        try:
+            draft = self.log.message(draft_id)
+        except KeyError:
+            return Action(False, "找不到这条草稿。")
+        if draft.role != "agent" or draft.kind not in ("pending", "suggestion"):
+            return Action(False, "这条草稿已经处理过了。")
+        ticket = self.log.ticket(draft.ticket_id)
+        if not ticket.is_open:
+            return Action(False, f"{ticket.id} 号工单已经{STATUS_LABELS.get(ticket.status)}，不能再回复。")
+        # the guard runs again: the phrase files may have changed since the draft was made
+        if not self.store.engine.guard.check(draft.text).ok:
+            return Action(False, "⛔ 没有发送：按现在的规则，这条草稿里有不该说的话。")
+        self.log.set_message_kind(draft.id, "reply")
+        changes: dict = {}
+        first_response = ticket.first_response_at is None
+        if first_response:
+            changes["first_response_at"] = iso(self.log.now())
+        if ticket.status == "open":
+            changes["status"] = "in_progress"
+        if ticket.agent_id is None:
+            changes["agent_id"] = agent_id
+        ticket = self.log.update_ticket(ticket.id, **changes)
+        self.log.add_event(ticket.id, "replied", agent_id, {"message_id": draft.id})
+        name = html.escape(agent_name or "客服")
+        text = self.texts.agent_reply.format(agent=name, ticket=ticket.id, text=html.escape(draft.text))
+        return Action(True, f"✅ 已发给 {ticket.id} 号工单的客户。", deliveries=[Delivery(ticket.chat_id, text)],
+                      ticket=ticket, card_changed=True, first_response=first_response)
+
+    def resolve(self, ticket_id: int, agent_id: int, summary: str = "") -> Action:
+        """/resolve N [summary]: the three closing sentences, then a 1–5 rating."""
+        if not self.is_staff(agent_id):
+            return self.refuse()
+        ticket = self._ticket(ticket_id)
+        if ticket is None or not ticket.is_open:
+            return Action(False, f"找不到待处理的 {ticket_id} 号工单。")
+        ticket = self.log.update_ticket(ticket.id, status="resolved", resolved_at=iso(self.log.now()),
+                                        summary=summary or None)
+        self.log.add_event(ticket.id, "resolved", agent_id, {"summary": summary} if summary else None)
+        closing = "\n".join(line.format(ticket=ticket.id) for line in self.texts.closing)
+        return Action(
+            True, f"✅ {ticket.id} 号工单已解决，已向客户致歉致谢并请客户评分。",
+            deliveries=[Delivery(ticket.chat_id, closing),
+                        Delivery(ticket.chat_id, self.texts.rating_request, rating_buttons(ticket.id))],
+            ticket=ticket, card_changed=True,
+        )
+
+    def escalate(self, ticket_id: int, actor_id: int | None, reason: str = "", automatic: bool = False) -> Action:
+        """/escalate N [reason], a severe complaint, or a missed deadline: one level up.
+
+        Level 1 tells every supervisor privately; level 2 (manager) also tells the managers.
+        """
+        if not automatic and not self.is_staff(actor_id):
+            return self.refuse()
+        ticket = self._ticket(ticket_id)
+        if ticket is None or not ticket.is_open:
+            return Action(False, f"找不到待处理的 {ticket_id} 号工单。")
+        level = min((ticket.escalation_level or 0) + 1, 2)
+        ticket = self.log.update_ticket(ticket.id, status="escalated", escalation_level=level)
+        self.log.add_event(ticket.id, "escalated", actor_id, {"level": level, "reason": reason or None})
+        emotion = EMOTION_LABELS.get(ticket.emotion or "", "未识别")
+        text = (
+            f"🚨 <b>{ticket.id} 号工单升级到{LEVEL_NAMES[level]}</b>"
+            + (f"：{html.escape(reason)}" if reason else "")
+            + f"\n客户：{html.escape(ticket.user_name or '')}；情绪：{emotion}"
+            f"（{INTENSITY_LABELS.get(ticket.intensity or 0, '')}）"
+            + ("；⚠️ 严重投诉" if ticket.severe else "")
+            + f"\n{self.deadline_text(ticket, self.log.now())}"
+        )
+        recipients = sorted(self.supervisor_ids | (self.manager_ids if level >= 2 else frozenset()))
+        deliveries = [Delivery(uid, text) for uid in recipients]
+        if self.agent_chat_id is not None:
+            deliveries.append(Delivery(self.agent_chat_id, text))
+        return Action(True, f"🚨 {ticket.id} 号工单已升级到{LEVEL_NAMES[level]}。", deliveries=deliveries,
+                      ticket=ticket, card_changed=True)
+
+    # ------------------------------------------------------------------ customers and time
+
+    def rate(self, ticket_id: int, user_id: int, rating: int) -> Action:
+        """A customer's tap on 1–5: only the ticket's own customer, once per tap, 1–5 only."""
+        ticket = self._ticket(ticket_id)
+        if ticket is None or ticket.user_id != user_id:
+            return Action(False, self.texts.rating_not_yours)
+        if not 1 <= rating <= 5:
+            return Action(False, self.texts.rating_not_yours)
+        ticket = self.log.update_ticket(ticket.id, rating=rating)
+        self.log.add_event(ticket.id, "rated", user_id, {"rating": rating})
+        return Action(True, self.texts.rating_thanks.format(rating=rating), ticket=ticket, card_changed=True)
+
+    def remind(self, ticket_id: int) -> Action:
+        """Before the deadline: remind the agent chat (once, and only if nobody answered yet)."""
+        ticket = self._ticket(ticket_id)
+        if ticket is None or not ticket.is_open or ticket.first_response_at or self.log.has_event(ticket.id, "reminded"):
+            return Action(False)
+        self.log.add_event(ticket.id, "reminded", None)
+        text = f"⏰ <b>{ticket.id} 号工单</b>还没有答复客户，{self.deadline_text(ticket, self.log.now())}。"
+        deliveries = [Delivery(self.agent_chat_id, text)] if self.agent_chat_id is not None else []
+        return Action(True, deliveries=deliveries, ticket=ticket)
+
+    def overdue(self, ticket_id: int) -> Action:
+        """After the deadline: escalate (once, and only if nobody answered)."""
+        ticket = self._ticket(ticket_id)
+        if ticket is None or not ticket.is_open or ticket.first_response_at or self.log.has_event(ticket.id, "overdue"):
+            return Action(False)
+        self.log.add_event(ticket.id, "overdue", None)
+        return self.escalate(ticket.id, None, "超过答复时限，客户还没有得到答复", automatic=True)
+
+    def followup(self, ticket_id: int) -> Action:
+        """回访: ask the customer whether all is still well; the ticket is then closed."""
+        ticket = self._ticket(ticket_id)
+        if ticket is None or ticket.status != "resolved" or self.log.has_event(ticket.id, "followup"):
+            return Action(False)
+        self.log.add_event(ticket.id, "followup", None)
+        ticket = self.log.update_ticket(ticket.id, status="closed")
+        return Action(True, deliveries=[Delivery(ticket.chat_id, self.texts.followup.format(ticket=ticket.id))],
+                      ticket=ticket, card_changed=True)
