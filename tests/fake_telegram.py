@@ -38,6 +38,7 @@ class Request:
     params: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
     failed: bool = False       # answered with an error (fail_next): nobody received it
+    result: Any = None         # what the server answered
 
 
 class FakeTelegram:
@@ -122,6 +123,24 @@ class FakeTelegram:
                 return value
             time.sleep(0.02)
         raise AssertionError(f"timed out after {timeout}s waiting for {predicate}")
+
+    def messages_to(self, chat_id: int) -> list[dict]:
+        """The Message objects the server returned for messages delivered to a chat."""
+        with self.cond:
+            return [r.result for r in self.requests if r.method == "sendMessage" and not r.failed
+                    and str(r.params.get("chat_id")) == str(chat_id)]
+
+    def with_button(self, chat_id: int, prefix: str) -> tuple[dict, str]:
+        """The latest message in a chat with a button whose data starts with ``prefix``."""
+        with self.cond:
+            for r in reversed(self.requests):
+                markup = r.params.get("reply_markup") or {}
+                if r.method == "sendMessage" and not r.failed and str(r.params.get("chat_id")) == str(chat_id):
+                    for row in markup.get("inline_keyboard", []):
+                        for b in row:
+                            if b.get("callback_data", "").startswith(prefix):
+                                return r.result, b["callback_data"]
+        raise AssertionError(f"no button {prefix!r} in chat {chat_id}")
 
     def polling(self) -> bool:
         return bool(self.calls("getUpdates"))
@@ -253,7 +272,8 @@ class FakeTelegram:
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
-        return 200, {"ok": True, "result": handler(params)}
+        request.result = handler(params)
+        return 200, {"ok": True, "result": request.result}
 
     def _get_updates(self, params: dict[str, Any]) -> list[dict]:
         offset = int(params.get("offset") or 0)
