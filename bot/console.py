@@ -8,7 +8,10 @@ and the card agents would see::
     你：你们发货太慢了，我非常失望！
     客服助手：您一直信任我们，却遇到这样的事……
 
-Commands: /status, /new, /help, /quit. Input may also be piped in, one message a line.
+Customer commands: /status, /new, /help, /quit. You are also an agent: /tickets,
+/claim N, /reply N text, /check text, /suggest N, /send DRAFT (a suggestion or a
+confirmed draft), /resolve N [summary], /escalate N [reason], /rate N 1-5 (as the
+customer). Input may also be piped in, one message a line.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from bot.agent_desk import Action, AgentDesk
 from bot.cards import render_card
 from bot.desk import Desk, Incoming
 from bot.engine import EngineStore
@@ -25,7 +29,9 @@ from bot.text import html_to_text
 from bot.tickets import TicketLog, utcnow
 
 CONSOLE_USER = 0
-INTRO = "你现在是客户：直接输入投诉内容，回车发送。/status 查看工单，/new 开始新问题，/help 帮助，/quit 退出。"
+CONSOLE_AGENT = 1
+INTRO = ("你现在是客户：直接输入投诉内容，回车发送。/status 查看工单，/new 开始新问题，/help 帮助，/quit 退出。\n"
+         "你也是客服：/tickets /claim 号 /reply 号 内容 /check 句子 /suggest 号 /send 草稿号 /resolve 号 /escalate 号 /rate 号 分数")
 
 
 def run_console(settings: Settings, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
@@ -36,6 +42,8 @@ def run_console(settings: Settings, stdin: TextIO = sys.stdin, stdout: TextIO = 
         return 1
     log = TicketLog(settings.database_path)
     desk = Desk(store, log, sla_minutes=settings.sla_minutes)
+    agents = AgentDesk(store, log, staff_ids=frozenset({CONSOLE_AGENT}), supervisor_ids=frozenset(),
+                       zone=settings.zone)
     interactive = stdin.isatty()
 
     def say(who: str, text: str) -> None:
@@ -59,6 +67,8 @@ def run_console(settings: Settings, stdin: TextIO = sys.stdin, stdout: TextIO = 
                 say("客服助手", desk.new(CONSOLE_USER))
             elif command in ("/help", "/start"):
                 say("客服助手", desk.help())
+            elif command in AGENT_COMMANDS:
+                agent_command(agents, command, text, say)
             else:
                 outcome = desk.receive(Incoming(None, CONSOLE_USER, CONSOLE_USER, "控制台客户", text))
                 for reply in outcome.replies:
@@ -74,3 +84,39 @@ def run_console(settings: Settings, stdin: TextIO = sys.stdin, stdout: TextIO = 
     finally:
         log.close()
     return 0
+
+
+AGENT_COMMANDS = ("/tickets", "/claim", "/reply", "/check", "/suggest", "/send", "/resolve", "/escalate", "/rate")
+
+
+def agent_command(agents: AgentDesk, command: str, text: str, say) -> None:
+    """The agents' commands in the console: the same rules as in the agent chat."""
+    parts = text.strip().split(maxsplit=2)
+    number = None
+    if len(parts) > 1:
+        try:
+            number = int(parts[1].lstrip("#"))
+        except ValueError:
+            number = None
+    rest = parts[2] if len(parts) > 2 else ""
+    if command == "/tickets":
+        return say("客服台", agents.tickets())
+    if command == "/check":
+        return say("客服台", agents.check(text.strip()[len("/check"):].strip()))
+    if number is None:
+        return say("客服台", f"用法：{command} 工单号")
+    action: Action = {
+        "/claim": lambda: agents.claim(number, CONSOLE_AGENT, "控制台客服"),
+        "/reply": lambda: agents.reply(number, CONSOLE_AGENT, "控制台客服", rest),
+        "/suggest": lambda: agents.suggest(number, CONSOLE_AGENT),
+        "/send": lambda: agents.send_draft(number, CONSOLE_AGENT, "控制台客服"),
+        "/resolve": lambda: agents.resolve(number, CONSOLE_AGENT, rest),
+        "/escalate": lambda: agents.escalate(number, CONSOLE_AGENT, rest),
+        "/rate": lambda: agents.rate(number, CONSOLE_USER, int(rest) if rest.isdigit() else 0),
+    }[command]()
+    if action.notice:
+        buttons = [f"{label} → /{data.replace(':', ' ')}" for row in action.notice_buttons or [] for label, data in row]
+        say("客服台", action.notice + ("\n" + "\n".join(buttons) if buttons else ""))
+    for delivery in action.deliveries:
+        if delivery.chat_id == CONSOLE_USER:
+            say("客服助手", delivery.text)
