@@ -41,6 +41,7 @@ from bot.text import normalize, normalize_text
 EMOTION_PRIORITY = ("anger", "disappointment", "anxiety", "dissatisfaction")
 NEGATION_WINDOW = 3
 EMOJI_WEIGHT = 1.5
+HELD_BACK_THREAT = 1.5       # a cancelled threat still marks a complaint
 THREAT_WEIGHT = 2.5          # a threat to go to regulators, media or court reads as anger
 PRAISE_OFFSET = 0.5
 FEELING_MIN = 1.5            # a stated feeling this strong outranks plain dissatisfaction          # un-negated praise ("已经解决了，点赞") softens the complaint score
@@ -278,10 +279,15 @@ class Analyzer:
             for name in entry.demand:
                 demand_hits[name] += 1
                 triggers["demand"].append(tok)
-            if entry.severe and not self._cancelled(clause):
-                triggers["severe"].append(tok)
-            if entry.severe_word and not self._cancelled(clause):
-                severe_words.append(i)
+            if entry.severe or entry.severe_word:
+                if self._cancelled(clause):
+                    # "我不想闹到消协": no threat, but a complaint held back is still a complaint
+                    scores["dissatisfaction"] += HELD_BACK_THREAT
+                    triggers["emotion"].append(tok)
+                elif entry.severe:
+                    triggers["severe"].append(tok)
+                else:
+                    severe_words.append(i)
             if entry.severe_action:
                 actions.append(i)
             if entry.severe_after:
@@ -359,6 +365,13 @@ class Analyzer:
         if sentence is None:
             return result
         return Analysis(**{**result.__dict__, "empathy": sentence.text})
+
+    def keywords(self, texts: list[str], limit: int = 10) -> list[str]:
+        """Top complaint keywords over many messages (TF-IDF with jieba.analyse's IDF table)."""
+        tokens: list[str] = []
+        for text in texts:
+            tokens.extend(t for t in self.tokens(text) if t not in TOPIC_STOPWORDS)
+        return self._keywords(tokens, limit)
 
     # ------------------------------------------------------------------ empathy
 

@@ -38,7 +38,7 @@ from bot import inbox, logs
 from bot.desk import Desk
 from bot.engine import EngineStore
 from bot.agent_desk import AgentDesk
-from bot.handlers import agent, customer, deadlines
+from bot.handlers import admin, agent, customer, deadlines
 from bot.handlers.common import Services, send
 from bot.inbox import InboxBot
 from bot.phrases import PhraseFileError
@@ -124,6 +124,8 @@ def build_application(settings: Settings, desk: Desk) -> Application:
                            ("check", agent.check), ("suggest", agent.suggest), ("resolve", agent.resolve),
                            ("escalate", agent.escalate)):
         application.add_handler(CommandHandler(name, callback))
+    for name, callback in (("reload", admin.reload), ("stats", admin.stats), ("export", admin.export)):
+        application.add_handler(CommandHandler(name, callback))
     application.add_handler(CallbackQueryHandler(agent.button))
     if settings.agent_chat_id is not None:
         application.add_handler(MessageHandler(
@@ -134,6 +136,8 @@ def build_application(settings: Settings, desk: Desk) -> Application:
     jobs = application.job_queue
     jobs.run_repeating(retry_unanswered, interval=settings.retry_seconds, first=settings.retry_seconds, name="retry")
     jobs.run_repeating(agent.cards_job, interval=settings.card_seconds, first=1, name="cards")
+    jobs.run_repeating(admin.watch_phrases, interval=settings.watch_seconds, first=settings.watch_seconds,
+                       name="watch-phrases")
     return application
 
 

@@ -7,6 +7,9 @@ Commands::
     complaint-bot analyze TEXT | --jsonl  read a customer's message
     complaint-bot check TEXT | --jsonl    check an agent's draft against the guard
     complaint-bot phrases check           validate PHRASES_DIR
+    complaint-bot phrases test            run phrases/regression.yaml against the phrase files
+    complaint-bot stats [--days N] [--png FILE]
+    complaint-bot export --format csv|json [--since DATE] [--out DIR]
 
 ``--jsonl`` reads standard input and writes exactly one JSON object per input
 line, whatever the line holds (empty, huge, control characters, bad UTF-8).
@@ -90,6 +93,55 @@ def cmd_phrases_check(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_phrases_test(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.regression import load_regression, run
+
+    directory = args.phrases or settings.phrases_dir
+    engine = _load_engine(directory)
+    try:
+        corpus = load_regression(directory)
+    except PhraseFileError as err:
+        print("\n".join(err.lines()))
+        return 1
+    outcomes = run(engine, corpus)
+    failed = [o for o in outcomes if not o.ok]
+    for outcome in failed:
+        print(outcome.describe())
+    print(f"{len(outcomes) - len(failed)}/{len(outcomes)} 条样例结果不变" + ("" if not failed else "，上面的结果变了"))
+    return 1 if failed else 0
+
+
+def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.stats import compute, render_png, render_text
+    from bot.text import html_to_text
+    from bot.tickets import TicketLog
+
+    engine = _load_engine(settings.phrases_dir)
+    log = TicketLog(settings.database_path)
+    figures = compute(log, engine.analyzer, days=args.days)
+    print(html_to_text(render_text(figures)))
+    if args.png:
+        cjk = render_png(figures, args.png)
+        print(f"chart: {args.png}" + ("" if cjk else " (no CJK font found: labels in pinyin; "
+                                        "install one, e.g. apt-get install fonts-wqy-microhei)"))
+    log.close()
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.export import export_csv, export_json
+    from bot.tickets import TicketLog
+
+    log = TicketLog(settings.database_path)
+    if args.format == "json":
+        sys.stdout.buffer.write(json.dumps(export_json(log, args.since), ensure_ascii=False, indent=1).encode() + b"\n")
+    else:
+        for path in export_csv(log, args.out, args.since):
+            print(path)
+    log.close()
+    return 0
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.telegram_bot_token:
         print(
@@ -131,6 +183,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = phrases_sub.add_parser("check", help="validate the phrase files")
     p.add_argument("--phrases", type=Path, help="phrase directory (default: PHRASES_DIR)")
     p.set_defaults(func=cmd_phrases_check)
+    p = phrases_sub.add_parser("test", help="run the regression corpus (phrases/regression.yaml)")
+    p.add_argument("--phrases", type=Path, help="phrase directory (default: PHRASES_DIR)")
+    p.set_defaults(func=cmd_phrases_test)
+
+    p = sub.add_parser("stats", help="the complaint hotspot map from the ticket log")
+    p.add_argument("--days", type=int, default=7)
+    p.add_argument("--png", type=Path, help="also draw the chart to this PNG file")
+    p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("export", help="tickets and messages as CSV files or JSON")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--since", help="only tickets created on or after this date (ISO, e.g. 2026-11-01)")
+    p.add_argument("--out", type=Path, default=Path("exports"), help="folder for the CSV files")
+    p.set_defaults(func=cmd_export)
     return parser
 
 

@@ -239,6 +239,7 @@ TEXT_SLOTS: dict[str, frozenset[str]] = {
     "followup": frozenset({"ticket"}),
     "sorry_error": frozenset(),
     "not_staff": frozenset(),
+    "not_admin": frozenset(),
     "rating_not_yours": frozenset(),
 }
 
@@ -269,6 +270,7 @@ class TextsFile(_Strict):
     followup: Text
     sorry_error: Text
     not_staff: Text
+    not_admin: Text
     rating_not_yours: Text
 
 

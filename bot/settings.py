@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     rate_limiter: bool = True
     retry_seconds: float = Field(default=30, gt=0)   # unanswered messages are retried this often
     card_seconds: float = Field(default=3, gt=0)     # missing ticket cards are posted this often
+    watch_seconds: float = Field(default=10, gt=0)   # edited phrase files are noticed this often
 
     @field_validator("agent_ids", "supervisor_ids", "admin_ids", "manager_ids", mode="before")
     @classmethod
