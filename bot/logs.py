@@ -38,5 +38,7 @@ def configure(token: str = "", level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "apscheduler"):
+    # httpx logs every request URL at INFO, and a Bot API URL carries the token
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for noisy in ("httpcore", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

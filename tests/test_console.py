@@ -5,7 +5,7 @@ import sqlite3
 import subprocess
 import sys
 
-from tests.conftest import PHRASES, ROOT
+from tests.conftest import PHRASES
 
 
 def test_console_chat_is_logged_like_telegram(tmp_path):

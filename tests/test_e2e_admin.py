@@ -1,5 +1,6 @@
 """End to end for admins: live phrase reloads, the hotspot map, export, and strangers."""
 
+import os
 import shutil
 import time
 
@@ -38,7 +39,6 @@ def test_a_broken_reload_reports_file_and_line_and_the_guard_keeps_working(teleg
     # an edit without a new modification time, so only /reload sees it
     stat = path.stat()
     path.write_text(path.read_text(encoding="utf-8").replace("  - id: 9\n", "  - id: 8\n"), encoding="utf-8")
-    import os
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     command(telegram, ADMIN, "/reload")
     report = telegram.wait_for(lambda: [t for t in telegram.sent_to(ADMIN) if "没有重新加载" in t])[0]

@@ -1,10 +1,8 @@
 """End to end: the real bot, as a subprocess, against the project's Bot API server."""
 
-import json
-import signal
 import sqlite3
 
-from tests.botprocess import AGENT_CHAT, BotProcess
+from tests.botprocess import AGENT_CHAT
 
 
 def rows(db, sql, *params):

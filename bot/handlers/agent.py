@@ -11,6 +11,7 @@ messages. Only ``AGENT_IDS`` and ``SUPERVISOR_IDS`` may act.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
@@ -202,7 +203,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.answer()
     if verb in ("send", "cancel") and action.ok:
         await _edit_quietly(query, f"{query.message.text_html if query.message else ''}\n\n{action.notice}")
-        action = Action(action.ok, "", None, action.deliveries, action.ticket, action.card_changed, action.first_response)
+        action = replace(action, notice="", notice_buttons=None)   # the edited message already says it
     await perform(context.application, action, query.message.chat_id if query.message else user_id)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from telegram import Bot, Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
 from bot.agent_desk import AgentDesk
@@ -52,6 +52,3 @@ async def send(bot: Bot, chat_id: int, text: str, **kwargs) -> Message | None:
     except Forbidden:
         logger.info("chat %s blocked the bot; nothing sent", chat_id)
         return None
-
-
-__all__ = ["Services", "services", "send", "TelegramError"]
