@@ -117,3 +117,18 @@ def test_a_crash_in_the_middle_of_a_burst_loses_nothing(telegram, tmp_path):
         assert count(process.db, "select count(distinct update_id) from messages where role='customer'") == 100
     finally:
         process.kill()
+
+
+def test_sigint_finishes_what_was_fetched_and_exits_cleanly(telegram, tmp_path):
+    """Ctrl-C in a terminal: the same graceful stop as SIGTERM."""
+    process = BotProcess(telegram, tmp_path).start()
+    try:
+        burst(telegram, customers=5, each=4)
+        telegram.wait_for(lambda: count(process.db, "select count(*) from messages where role='customer'") >= 1)
+        assert process.stop(signal.SIGINT, timeout=90) == 0
+        logged = count(process.db, "select count(*) from messages where role='customer'")
+        assert logged >= 1
+        assert count(process.db, "select count(*) from messages where role='customer' and answered_at is null") == 0
+        assert "stopped" in process.log() and "Traceback" not in process.log()
+    finally:
+        process.kill()
