@@ -39,7 +39,7 @@ from bot.desk import Desk
 from bot.engine import EngineStore
 from bot.agent_desk import AgentDesk
 from bot.handlers import admin, agent, customer, deadlines
-from bot.handlers.common import Services, send
+from bot.handlers.common import Services, send, services
 from bot.inbox import InboxBot
 from bot.phrases import PhraseFileError
 from bot.settings import Settings
@@ -63,7 +63,7 @@ async def on_startup(application: Application) -> None:
 
 async def retry_unanswered(context: ContextTypes.DEFAULT_TYPE) -> None:
     """JobQueue: a reply lost to a network error is sent on the next tick."""
-    svc = context.application.bot_data["services"]
+    svc = services(context)
     for message in svc.desk.log.unanswered(older_than=timedelta(seconds=svc.settings.retry_seconds)):
         await customer.deliver(context.application, svc.desk.answer_again(message))
 
@@ -82,7 +82,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     logger.error("error while handling an update", exc_info=err)
     if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == "private":
-        texts = context.application.bot_data["services"].desk.texts
+        texts = services(context).desk.texts
         try:
             await send(context.bot, update.effective_chat.id, texts.sorry_error)
         except TelegramError:

@@ -27,7 +27,6 @@ import html
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from bot.analysis import Analysis
 from bot.engine import EngineStore
@@ -138,10 +137,10 @@ class Desk:
 
     def greeting(self, name: str | None) -> str:
         who = f" {html.escape(name)}" if name else ""
-        return self.texts.greeting.format(name=who, minutes=self.sla_minutes)
+        return self.texts.greeting.format(name=who, minutes=minutes_text(self.sla_minutes))
 
     def help(self) -> str:
-        return self.texts.help.format(minutes=self.sla_minutes)
+        return self.texts.help.format(minutes=minutes_text(self.sla_minutes))
 
     def status(self, user_id: int) -> str:
         """The customer's own tickets; never anyone else's."""
@@ -200,7 +199,7 @@ class Desk:
 
     def _replies(self, message: Message, ticket: Ticket, analysis: Analysis | None, first: bool) -> list[Reply]:
         texts = self.texts
-        minutes = ticket.sla_minutes or self.sla_minutes
+        minutes = minutes_text(ticket.sla_minutes or self.sla_minutes)
         if message.kind not in TEXT_KINDS and message.kind not in EVIDENCE_KINDS:
             return [Reply(texts.needs_words, "needs_words")]
         if message.kind in EVIDENCE_KINDS and analysis is None:
@@ -257,8 +256,6 @@ class Desk:
         return f"ack.{index}", options[index].format(ticket=ticket_id)
 
 
-def due_in(ticket: Ticket, now) -> timedelta | None:
-    """Time left before the ticket's deadline (negative when overdue)."""
-    if ticket.due_at is None:
-        return None
-    return parse_iso(ticket.due_at) - now
+def minutes_text(minutes: float) -> str:
+    """60.0 -> "60", 0.5 -> "0.5": how a deadline reads in a sentence."""
+    return str(int(minutes)) if float(minutes).is_integer() else f"{minutes:g}"

@@ -12,7 +12,7 @@ A typo in a phrase file must never leave the bot without its guard, so
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.analysis import Analyzer
@@ -65,7 +65,7 @@ class EngineStore:
             logger.warning("phrase reload refused, keeping the last good set: %s", "; ".join(err.lines()))
             # remember the failed mtimes so a watcher reports a broken file once, not every tick
             self.engine = Engine(
-                phrases=_with_mtimes(self.engine.phrases, file_mtimes(self.directory)),
+                phrases=replace(self.engine.phrases, mtimes=file_mtimes(self.directory)),
                 analyzer=self.engine.analyzer,
                 guard=self.engine.guard,
             )
@@ -75,9 +75,3 @@ class EngineStore:
         self.engine = fresh
         logger.info("phrases reloaded: %s", changes or "no count changed")
         return ReloadOutcome(ok=True, changes=changes)
-
-
-def _with_mtimes(phrases: PhraseSet, mtimes: dict[str, float]) -> PhraseSet:
-    from dataclasses import replace
-
-    return replace(phrases, mtimes=mtimes)

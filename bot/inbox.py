@@ -16,6 +16,7 @@ import logging
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, ExtBot
 
+from bot.handlers.common import services, services_of
 from bot.tickets import TicketLog
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ class InboxBot(ExtBot):
 
 async def skip_handled(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """First handler group: an update handled before (re-delivered, or replayed) stops here."""
-    log: TicketLog = context.application.bot_data["services"].desk.log
+    log: TicketLog = services(context).desk.log
     if log.is_handled(update.update_id):
         logger.info("update %s was handled before; skipped", update.update_id)
         raise ApplicationHandlerStop
@@ -45,12 +46,12 @@ async def skip_handled(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def mark_handled(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Last handler group: the update is done."""
-    context.application.bot_data["services"].desk.log.mark_handled(update.update_id)
+    services(context).desk.log.mark_handled(update.update_id)
 
 
 async def replay_unhandled(application: Application) -> int:
     """Queue the updates a crash left unhandled; returns how many."""
-    log: TicketLog = application.bot_data["services"].desk.log
+    log: TicketLog = services_of(application).desk.log
     payloads = log.unhandled_updates()
     for payload in payloads:
         await application.update_queue.put(Update.de_json(payload, application.bot))

@@ -54,13 +54,15 @@ Regex = Annotated[str, AfterValidator(_compiles)]
 Text = Annotated[str, AfterValidator(_not_blank)]
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
+    """Every phrase-file model: unknown keys are errors (a typo in a key name is reported)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # ---------------------------------------------------------------- forbidden.yaml
 
-class Rule(_Strict):
+class Rule(Strict):
     """One sentence never to say (or, in the warn tier, to say only after a second look)."""
 
     id: int | str
@@ -73,14 +75,14 @@ class Rule(_Strict):
     fuzzy: bool = True
 
 
-class FuzzySettings(_Strict):
+class FuzzySettings(Strict):
     """Typo tolerance: variants at least ``min_length`` long also match with ``max_typos`` typos."""
 
     min_length: int = Field(default=6, ge=3)
     max_typos: int = Field(default=1, ge=0, le=3)
 
 
-class ForbiddenFile(_Strict):
+class ForbiddenFile(Strict):
     name: str = ""
     description: str = ""
     source: str = ""
@@ -95,7 +97,7 @@ class ForbiddenFile(_Strict):
 Weights = dict[Text, float]
 
 
-class Emotion(_Strict):
+class Emotion(Strict):
     label: Text
     feeling: Text
     mirror: list[Text] = Field(default_factory=list)
@@ -103,14 +105,14 @@ class Emotion(_Strict):
     emoji: list[Text] = Field(default_factory=list)
 
 
-class SevereWithAction(_Strict):
+class SevereWithAction(Strict):
     words: list[Text] = Field(default_factory=list)
     actions: list[Text] = Field(default_factory=list)
     after: list[Text] = Field(default_factory=list)
     window: int = Field(default=3, ge=1)
 
 
-class Cue(_Strict):
+class Cue(Strict):
     """A construction that marks a complaint in any domain (关不严, 被取消, 少送了)."""
 
     pattern: Regex
@@ -119,13 +121,13 @@ class Cue(_Strict):
     description: str = ""
 
 
-class Severe(_Strict):
+class Severe(Strict):
     always: list[Text] = Field(min_length=1)
     with_action: SevereWithAction = SevereWithAction()
     cancel: list[Text] = Field(default_factory=list)
 
 
-class ReviewModelSettings(_Strict):
+class ReviewModelSettings(Strict):
     """snownlp's shopping-review sentiment model, asked only about plain statements."""
 
     enabled: bool = True
@@ -134,17 +136,17 @@ class ReviewModelSettings(_Strict):
     questions: list[Regex] = Field(default_factory=list)
 
 
-class Thresholds(_Strict):
+class Thresholds(Strict):
     negative: float = Field(default=1.0, gt=0)
     strong: float = Field(default=3.0, gt=0)
 
 
-class Punctuation(_Strict):
+class Punctuation(Strict):
     exclaim: float = 1.0
     question: float = 0.5
 
 
-class EmotionsFile(_Strict):
+class EmotionsFile(Strict):
     name: str = ""
     description: str = ""
     source: str = ""
@@ -163,12 +165,12 @@ class EmotionsFile(_Strict):
 
 # ---------------------------------------------------------------- empathy.yaml
 
-class EmpathyLevels(_Strict):
+class EmpathyLevels(Strict):
     mild: list[Text] = Field(min_length=1)
     strong: list[Text] = Field(min_length=1)
 
 
-class EmpathyFile(_Strict):
+class EmpathyFile(Strict):
     name: str = ""
     description: str = ""
     source: str = ""
@@ -177,20 +179,20 @@ class EmpathyFile(_Strict):
 
 # ---------------------------------------------------------------- categories.yaml
 
-class Category(_Strict):
+class Category(Strict):
     name: Text
     description: str = ""
     sla_minutes: int | None = Field(default=None, ge=1)
     keywords: list[Text] = Field(min_length=1)
 
 
-class Demand(_Strict):
+class Demand(Strict):
     name: Literal["补偿型", "修复型", "预防型", "情感型"]
     description: str = ""
     keywords: list[Text] = Field(min_length=1)
 
 
-class CategoriesFile(_Strict):
+class CategoriesFile(Strict):
     name: str = ""
     description: str = ""
     source: str = ""
@@ -200,7 +202,7 @@ class CategoriesFile(_Strict):
 
 # ---------------------------------------------------------------- suggestions.yaml
 
-class SuggestionsFile(_Strict):
+class SuggestionsFile(Strict):
     name: str = ""
     description: str = ""
     source: str = ""
@@ -244,7 +246,7 @@ TEXT_SLOTS: dict[str, frozenset[str]] = {
 }
 
 
-class TextsFile(_Strict):
+class TextsFile(Strict):
     name: str = ""
     description: str = ""
     greeting: Text
@@ -463,7 +465,8 @@ def _cross_checks(name: str, model: BaseModel) -> list[tuple[tuple, str]]:
     return found
 
 
-def _load_file(directory: Path, name: str) -> tuple[BaseModel | None, list[Problem]]:
+def load_file(directory: Path, name: str) -> tuple[BaseModel | None, list[Problem]]:
+    """Parse and validate one file of ``MODELS``; the model, or the problems with their lines."""
     path = directory / name
     yaml = YAML(typ="rt")
     try:
@@ -497,7 +500,7 @@ def load_phrases(directory: Path) -> PhraseSet:
     if not directory.is_dir():
         raise PhraseFileError([Problem(str(directory), 0, "找不到短语目录（PHRASES_DIR is not a directory）")])
     for name in FILES:
-        model, found = _load_file(directory, name)
+        model, found = load_file(directory, name)
         problems.extend(found)
         if model is not None:
             models[name] = model

@@ -18,25 +18,25 @@ from typing import Literal
 from pydantic import Field
 
 from bot.engine import Engine
-from bot.phrases import MODELS, PhraseFileError, Text, _load_file, _Strict
+from bot.phrases import MODELS, PhraseFileError, Text, load_file, Strict
 
 FILE = "regression.yaml"
 
 
-class CustomerCase(_Strict):
+class CustomerCase(Strict):
     text: Text
     negative: bool
     emotion: Literal["anger", "anxiety", "disappointment", "dissatisfaction"] | None = None
     severe: bool = False
 
 
-class DraftCase(_Strict):
+class DraftCase(Strict):
     text: Text
     blocked: int | Literal[False]          # the forbidden id that must block it, or false
     warn: bool | None = None               # when given: must (not) raise a warn-tier flag
 
 
-class RegressionFile(_Strict):
+class RegressionFile(Strict):
     name: str = ""
     description: str = ""
     customers: list[CustomerCase] = Field(default_factory=list)
@@ -62,7 +62,7 @@ class Outcome:
 
 
 def load_regression(directory: Path) -> RegressionFile:
-    model, problems = _load_file(Path(directory), FILE)
+    model, problems = load_file(Path(directory), FILE)
     if problems:
         raise PhraseFileError(problems)
     return model

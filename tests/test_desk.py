@@ -117,3 +117,16 @@ def test_duplicate_update_is_not_logged_twice(desk):
     again = desk.receive(incoming)
     assert again.duplicate and again.message_id == first.message_id and again.replies == []
     assert desk.log.count("messages", "role = 'customer'") == 1
+
+
+def test_minutes_read_naturally_whatever_type_the_setting_has(fresh_db):
+    from bot.desk import Desk
+    from bot.engine import EngineStore
+    from bot.settings import Settings
+    from tests.conftest import PHRASES
+
+    settings = Settings(_env_file=None)                  # SLA_MINUTES arrives as a float
+    desk = Desk(EngineStore(PHRASES), fresh_db, sla_minutes=settings.sla_minutes)
+    assert "60 分钟" in desk.help() and "60.0" not in desk.help()
+    out = desk.receive(Incoming(1, 1, 1, "x", "请问几点开门"))
+    assert "60 分钟" in out.replies[0].text and "60.0" not in out.replies[0].text

@@ -21,7 +21,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.engine import ReloadOutcome
 from bot.export import export_csv
-from bot.handlers.common import send, services
+from bot.handlers.common import send, services, services_of
 from bot.stats import compute, render_png, render_text
 from bot.tickets import iso
 
@@ -97,7 +97,7 @@ async def watch_phrases(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def check_phrase_files(application: Application) -> None:
-    svc = application.bot_data["services"]
+    svc = services_of(application)
     store = svc.desk.store
     if not store.changed_on_disk():
         return

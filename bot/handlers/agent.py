@@ -20,7 +20,7 @@ from telegram.ext import Application, ContextTypes
 from bot.agent_desk import Action, Buttons, card_buttons
 from bot.cards import render_card
 from bot.handlers import deadlines
-from bot.handlers.common import send, services
+from bot.handlers.common import send, services, services_of
 from bot.tickets import iso, utcnow
 
 logger = logging.getLogger(__name__)
@@ -219,7 +219,7 @@ async def _edit_quietly(query, text: str) -> None:
 
 async def post_card(application: Application, ticket_id: int) -> None:
     """Post a ticket's card with its buttons to the agent chat and remember where it is."""
-    svc = application.bot_data["services"]
+    svc = services_of(application)
     chat_id = svc.settings.agent_chat_id
     if chat_id is None:
         return
@@ -239,7 +239,7 @@ async def post_card(application: Application, ticket_id: int) -> None:
 
 async def redraw_card(application: Application, ticket_id: int) -> None:
     """Edit a posted card in place to show the ticket as it is now."""
-    svc = application.bot_data["services"]
+    svc = services_of(application)
     log = svc.desk.log
     ticket = log.ticket(ticket_id)
     if ticket.card_message_id is None:
@@ -268,7 +268,9 @@ def _card_text(svc, ticket) -> str:
 async def post_missing_cards(application: Application, limit: int = 3) -> None:
     """Post cards for tickets without one, then redraw changed cards; ``limit`` each per call,
     so a tick stays short under the agent group's flood limit (20 messages a minute)."""
-    svc = application.bot_data["services"]
+    svc = services_of(application)
+    if svc.settings.agent_chat_id is None:
+        return
     async with svc.card_lock:
         for ticket in svc.desk.log.tickets_without_card()[:limit]:
             await post_card(application, ticket.id)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
-from telegram.ext import ContextTypes
+from telegram.ext import Application, ContextTypes
 
 from bot.agent_desk import AgentDesk
 from bot.desk import Desk
@@ -30,7 +30,11 @@ class Services:
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    return context.application.bot_data["services"]
+    return services_of(context.application)
+
+
+def services_of(application: Application) -> Services:
+    return application.bot_data["services"]
 
 
 async def send(bot: Bot, chat_id: int, text: str, **kwargs) -> Message | None:

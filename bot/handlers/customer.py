@@ -16,7 +16,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.desk import Incoming, Outcome
 from bot.handlers import agent, deadlines
-from bot.handlers.common import send, services
+from bot.handlers.common import send, services, services_of
 
 logger = logging.getLogger(__name__)
 
@@ -114,10 +114,6 @@ async def deliver(application: Application, outcome: Outcome) -> None:
         action = services_of(application).agent_desk.escalate(
             ticket.id, None, "客户提到监管部门、媒体或法律途径（严重投诉）", automatic=True)
         await agent.perform(application, action, None)
-
-
-def services_of(application: Application):
-    return application.bot_data["services"]
 
 
 async def answer_unanswered(application: Application) -> int:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from telegram.ext import Application, ContextTypes
 
+from bot.handlers.common import services, services_of
 from bot.tickets import Ticket, parse_iso, utcnow
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ def arm(application: Application, ticket: Ticket) -> None:
     """The reminder and the escalation of one ticket's deadline (replacing earlier ones)."""
     if not ticket.is_open or ticket.first_response_at or not ticket.due_at:
         return
-    settings = application.bot_data["services"].settings
+    settings = services_of(application).settings
     due = parse_iso(ticket.due_at)
     _schedule(application, f"remind-{ticket.id}", due - timedelta(minutes=settings.reminder_minutes),
               remind_job, ticket.id)
@@ -40,14 +41,14 @@ def arm(application: Application, ticket: Ticket) -> None:
 def arm_followup(application: Application, ticket: Ticket) -> None:
     if ticket.status != "resolved" or not ticket.resolved_at:
         return
-    hours = application.bot_data["services"].settings.followup_hours
+    hours = services_of(application).settings.followup_hours
     _schedule(application, f"followup-{ticket.id}", parse_iso(ticket.resolved_at) + timedelta(hours=hours),
               followup_job, ticket.id)
 
 
 def arm_all(application: Application) -> int:
     """Re-create every deadline and follow-up job from the log; returns how many tickets."""
-    log = application.bot_data["services"].desk.log
+    log = services_of(application).desk.log
     waiting = log.awaiting_first_response()
     for ticket in waiting:
         arm(application, ticket)
@@ -59,21 +60,21 @@ def arm_all(application: Application) -> int:
 
 async def remind_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Before the deadline: remind the agent chat."""
-    await _run(context, context.application.bot_data["services"].agent_desk.remind(context.job.data))
+    await _run(context, services(context).agent_desk.remind(context.job.data))
 
 
 async def due_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """At the deadline: escalate to supervisors."""
-    await _run(context, context.application.bot_data["services"].agent_desk.overdue(context.job.data))
+    await _run(context, services(context).agent_desk.overdue(context.job.data))
 
 
 async def followup_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """回访: ask the customer whether all is still well."""
-    await _run(context, context.application.bot_data["services"].agent_desk.followup(context.job.data))
+    await _run(context, services(context).agent_desk.followup(context.job.data))
 
 
 async def _run(context: ContextTypes.DEFAULT_TYPE, action) -> None:
-    from bot.handlers.agent import perform
+    from bot.handlers.agent import perform   # agent arms deadlines; importing it at the top would be circular
 
     if action.ok:
         await perform(context.application, action, None)
