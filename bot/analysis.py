@@ -46,7 +46,7 @@ THREAT_WEIGHT = 2.5          # a threat to go to regulators, media or court read
 PRAISE_OFFSET = 0.5
 FEELING_MIN = 1.5            # a stated feeling this strong outranks plain dissatisfaction          # un-negated praise ("已经解决了，点赞") softens the complaint score
 # Words between a negator and the emotion word that do not break the negation (没什么不满意的).
-PASS_THROUGH = frozenset("都 也 还 可 是 有 得 到 什么 啥 那么 这么 怎么 太 很".split())
+PASS_THROUGH = frozenset("都 也 还 可 是 有 得 到 什么 啥 那么 这么 怎么 太 很 来 要 想".split())
 PARTICLES = "了啦啊呀的吧嘛呢哦"
 TOPIC_TAGS = frozenset({"n", "nz", "vn", "nr", "nt", "nw", "an"})
 TOPIC_STOPWORDS = frozenset(
