@@ -195,7 +195,7 @@ class Analyzer:
             if self._emoji else None
         )
         self._rhetorical = [re.compile(p) for p in emo.rhetorical]
-        self._cues = [(re.compile(c.pattern), c.emotion, c.weight) for c in emo.cues]
+        self._cues = [(re.compile(c.pattern), c.emotion, c.weight, first_chars(c.pattern)) for c in emo.cues]
         review = emo.review_model
         self._review = review_log_odds() if review.enabled else ({}, 0.0, frozenset())
         self._questions = re.compile("|".join(f"(?:{q})" for q in review.questions)) if review.questions else None
@@ -300,7 +300,10 @@ class Analyzer:
             if any(0 < i - a <= window for a in actions) or any(0 < a - i <= window for a in after_actions):
                 triggers["severe"].append(tokens[i])
 
-        for pattern, emotion, weight in self._cues:
+        present = set(norm)
+        for pattern, emotion, weight, first in self._cues:
+            if first is not None and first.isdisjoint(present):
+                continue    # the cue cannot start anywhere in this message
             for m in pattern.finditer(norm):
                 scores[emotion] += weight
                 triggers["emotion"].append(m.group())
@@ -532,6 +535,72 @@ class Analyzer:
                 if shown.endswith(word):
                     return word
         return None
+
+
+_SPECIAL = set("\\[]().^$*+?{}|")
+
+
+def _top_level_split(pattern: str) -> list[str] | None:
+    """Split at ``|`` outside groups and classes; None when the pattern has escapes."""
+    parts, depth, in_class, current = [], 0, False, []
+    for ch in pattern:
+        if ch == "\\":
+            return None
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(ch)
+    parts.append("".join(current))
+    return parts
+
+
+def first_chars(pattern: str) -> frozenset[str] | None:
+    """The characters a match of ``pattern`` can start with, when they can be read off simply.
+
+    Alternatives are unioned; a leading literal, a class without ranges or negation, or a
+    group (recursively) gives its characters. Anything else (escapes, ranges, an optional
+    leading element, ``(?``) gives None, and the caller must always run the regex.
+    """
+    alternatives = _top_level_split(pattern)
+    if not alternatives:
+        return None
+    found: set[str] = set()
+    for alt in alternatives:
+        if not alt:
+            return None
+        if alt[0] == "[":
+            end = alt.find("]")
+            body = alt[1:end]
+            if end < 1 or not body or body[0] == "^" or "-" in body:
+                return None
+            chars, rest = frozenset(body), alt[end + 1:]
+        elif alt[0] == "(":
+            depth = 0
+            for end, ch in enumerate(alt):
+                depth += ch == "("
+                depth -= ch == ")"
+                if depth == 0:
+                    break
+            if alt[1:2] == "?" or depth:
+                return None
+            chars, rest = first_chars(alt[1:end]), alt[end + 1:]
+        elif alt[0] in _SPECIAL:
+            return None
+        else:
+            chars, rest = frozenset(alt[0]), alt[1:]
+        if chars is None or rest[:1] in ("?", "*", "{"):
+            return None
+        found |= chars
+    return frozenset(found)
 
 
 def _unique(items: list[str]) -> list[str]:

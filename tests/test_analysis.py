@@ -117,3 +117,22 @@ def test_bad_input_never_raises(engine, text):
 def test_angry_emoji_alone_reads_as_anger(engine):
     result = read(engine, "😡😡😡")
     assert result.emotion == "anger"
+
+
+def test_the_cue_prefilter_never_skips_a_cue_that_matches(engine):
+    """Skipping cues by their first characters must give exactly what running every regex gives."""
+    import re
+
+    from bot.analysis import first_chars
+    from bot.quality import DATA, read_rows
+    from bot.text import normalize_text
+
+    texts = [normalize_text(r.text) for r in read_rows(DATA / "customer_messages.tsv", drafts=False)]
+    texts += ["转了三个人都没解决", "等了两个小时", "这不是明抢吗，是吧？", "一次就坏了"]
+    cues = engine.phrases.emotions.cues
+    assert sum(first_chars(c.pattern) is not None for c in cues) >= len(cues) // 2   # the filter does work
+    for cue in cues:
+        first, regex = first_chars(cue.pattern), re.compile(cue.pattern)
+        for text in texts:
+            if first is not None and first.isdisjoint(text):
+                assert regex.search(text) is None, (cue.pattern, text)
