@@ -28,11 +28,13 @@ from bot.cards import EMOTION_LABELS, INTENSITY_LABELS, STATUS_LABELS
 from bot.engine import EngineStore
 from bot.guard import CheckResult, Hit
 from bot.suggestions import suggest
+from bot.text import html_to_text
 from bot.tickets import OPEN_STATUSES, Ticket, TicketLog, iso, parse_iso
 
 logger = logging.getLogger(__name__)
 
 Buttons = list[list[tuple[str, str]]]      # rows of (label, callback data)
+MESSAGE_LIMIT = 4096                        # Telegram's longest message
 LEVEL_NAMES = {0: "客服", 1: "主管", 2: "经理"}
 
 
@@ -53,7 +55,8 @@ class Action:
     deliveries: list[Delivery] = field(default_factory=list)
     ticket: Ticket | None = None
     card_changed: bool = False
-    first_response: bool = False                       # the deadline no longer needs watching
+    first_response: bool = False                       # this reply was the ticket's first answer
+    draft_id: int | None = None                        # the agent message a reply delivers
 
 
 def card_buttons(ticket: Ticket) -> Buttons:
@@ -248,6 +251,12 @@ class AgentDesk:
         # the guard runs again: the phrase files may have changed since the draft was made
         if not self.store.engine.guard.check(draft.text).ok:
             return Action(False, "⛔ 没有发送：按现在的规则，这条草稿里有不该说的话。")
+        name = html.escape(agent_name or "客服")
+        text = self.texts.agent_reply.format(agent=name, ticket=ticket.id, text=html.escape(draft.text))
+        if len(html_to_text(text)) > MESSAGE_LIMIT:
+            self.log.set_message_kind(draft.id, "cancelled")
+            return Action(False, f"没有发送：回复太长（{len(draft.text)} 字），Telegram 一条消息最多 {MESSAGE_LIMIT} 字，"
+                                 "请分成几条发送。")
         self.log.set_message_kind(draft.id, "reply")
         changes: dict = {}
         first_response = ticket.first_response_at is None
@@ -259,10 +268,24 @@ class AgentDesk:
             changes["agent_id"] = agent_id
         ticket = self.log.update_ticket(ticket.id, **changes)
         self.log.add_event(ticket.id, "replied", agent_id, {"message_id": draft.id})
-        name = html.escape(agent_name or "客服")
-        text = self.texts.agent_reply.format(agent=name, ticket=ticket.id, text=html.escape(draft.text))
         return Action(True, f"✅ 已发给 {ticket.id} 号工单的客户。", deliveries=[Delivery(ticket.chat_id, text)],
-                      ticket=ticket, card_changed=True, first_response=first_response)
+                      ticket=ticket, card_changed=True, first_response=first_response, draft_id=draft.id)
+
+    def undelivered(self, sent: Action) -> Action:
+        """The reply in ``sent`` never reached the customer (blocked bot, network): undo it.
+
+        The draft is pending again (one tap sends it), and a first answer that did not
+        arrive does not count: the deadline still stands.
+        """
+        draft = self.log.message(sent.draft_id)
+        self.log.set_message_kind(draft.id, "pending")
+        if sent.first_response:
+            self.log.update_ticket(draft.ticket_id, first_response_at=None)
+        self.log.add_event(draft.ticket_id, "undelivered", draft.user_id, {"message_id": draft.id})
+        return Action(False, f"⚠️ <b>没有送达客户</b>（{draft.ticket_id} 号工单）：网络出了问题，或者客户屏蔽了机器人。"
+                             "草稿已保留，可以重新发送。",
+                      notice_buttons=[[("重新发送", f"send:{draft.id}")]], ticket=self.log.ticket(draft.ticket_id),
+                      card_changed=True)
 
     def resolve(self, ticket_id: int, agent_id: int, summary: str = "") -> Action:
         """/resolve N [summary]: the three closing sentences, then a 1–5 rating."""

@@ -160,3 +160,23 @@ def test_tickets_lists_open_tickets_by_deadline(desk, agent_desk):
     complain(desk, 43, "东西坏了")                       # 60 minutes
     listing = agent_desk.tickets()
     assert listing.index("<b>1</b>") < listing.index("<b>2</b>")
+
+
+def test_a_reply_too_long_for_one_telegram_message_is_refused_before_anything_changes(desk, agent_desk):
+    ticket = complain(desk)
+    action = agent_desk.reply(ticket.id, AGENT, "小李", "非常抱歉" * 1100)
+    assert not action.ok and action.deliveries == [] and "太长" in action.notice
+    assert desk.log.ticket(ticket.id).first_response_at is None
+    assert not list(desk.log.db.query("select 1 from messages where role = 'agent' and kind = 'reply'"))
+
+
+def test_an_undelivered_reply_goes_back_to_pending_and_the_deadline_still_stands(desk, agent_desk):
+    ticket = complain(desk)
+    sent = agent_desk.reply(ticket.id, AGENT, "小李", "非常抱歉，我马上为您处理")
+    assert sent.ok and sent.draft_id and desk.log.ticket(ticket.id).first_response_at
+    back = agent_desk.undelivered(sent)
+    assert not back.ok and "没有送达" in back.notice
+    assert back.notice_buttons == [[("重新发送", f"send:{sent.draft_id}")]]
+    assert desk.log.ticket(ticket.id).first_response_at is None and desk.log.has_event(ticket.id, "undelivered")
+    again = agent_desk.send_draft(sent.draft_id, AGENT, "小李")      # the resend button works
+    assert again.ok and again.deliveries

@@ -128,3 +128,15 @@ def test_a_restart_re_arms_deadlines(telegram, tmp_path):
         assert rows(process.db, "select status from tickets")[0]["status"] == "escalated"
     finally:
         process.kill()
+
+
+def test_a_reply_the_customer_never_got_is_reported_to_the_agent(telegram, bot):
+    ticket = open_ticket(telegram, bot)
+    telegram.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
+    agent_says(telegram, f"/reply {ticket['id']} 非常抱歉，我马上为您处理")
+    notice = telegram.wait_for(lambda: [t for t in telegram.sent_to(AGENT_CHAT) if "没有送达" in t])[0]
+    assert f"{ticket['id']} 号工单" in notice
+    assert not [t for t in telegram.sent_to(AGENT_CHAT) if "已发给" in t]
+    after = rows(bot.db, "select first_response_at from tickets")[0]
+    assert after["first_response_at"] is None
+    telegram.with_button(AGENT_CHAT, "send:")                  # the agent can send it again

@@ -33,17 +33,32 @@ def keyboard(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
                                  for row in buttons])
 
 
-async def perform(application: Application, action: Action, notice_chat: int | None) -> None:
-    """Tell the agent, deliver the messages, and re-arm the deadline when it changed."""
-    if action.notice and notice_chat is not None:
-        await send(application.bot, notice_chat, action.notice, reply_markup=keyboard(action.notice_buttons))
+async def perform(application: Application, action: Action, notice_chat: int | None) -> Action:
+    """Deliver the messages first, then tell the agent what really happened.
+
+    When a reply does not reach the customer, the agents' desk undoes it
+    (:meth:`~bot.agent_desk.AgentDesk.undelivered`) and the agent is told so, with a
+    button to send it again. Returns the action as it finally stands.
+    """
+    failed = []
     for delivery in action.deliveries:
         try:
-            await send(application.bot, delivery.chat_id, delivery.text, reply_markup=keyboard(delivery.buttons))
+            sent = await send(application.bot, delivery.chat_id, delivery.text, reply_markup=keyboard(delivery.buttons))
         except TelegramError as err:
             logger.warning("delivery to %s failed: %s", delivery.chat_id, type(err).__name__)
+            sent = None
+        if sent is None:
+            failed.append(delivery)
+    if action.draft_id is not None and failed:
+        action = services_of(application).agent_desk.undelivered(action)
+    elif failed:
+        action = replace(action, notice=(action.notice + "\n" if action.notice else "")
+                         + f"⚠️ 有 {len(failed)} 条消息没有送达（网络问题，或对方屏蔽了机器人）。")
+    if action.notice and notice_chat is not None:
+        await send(application.bot, notice_chat, action.notice, reply_markup=keyboard(action.notice_buttons))
     if action.ticket is not None and action.ticket.status == "resolved":
         deadlines.arm_followup(application, action.ticket)
+    return action
 
 
 def _who(update: Update) -> tuple[int | None, str | None]:
@@ -201,16 +216,19 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         "cancel": lambda: desk.cancel_draft(number, user_id),
     }.get(verb, lambda: Action(False, "这个按钮已经失效了。"))()
     await query.answer()
-    if verb in ("send", "cancel") and action.ok:
-        await _edit_quietly(query, f"{query.message.text_html if query.message else ''}\n\n{action.notice}")
-        action = replace(action, notice="", notice_buttons=None)   # the edited message already says it
+    if verb in ("send", "cancel") and action.ok and query.message is not None:
+        # deliver first; then the message with the buttons says how it went (and loses them)
+        final = await perform(context.application, replace(action, notice=""), None)
+        note = action.notice if final.ok else final.notice
+        await _edit_quietly(query, f"{query.message.text_html}\n\n{note}", keyboard(final.notice_buttons))
+        return
     await perform(context.application, action, query.message.chat_id if query.message else user_id)
 
 
-async def _edit_quietly(query, text: str) -> None:
-    """Replace a message's text and drop its buttons (ignore 'message is not modified')."""
+async def _edit_quietly(query, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Replace a button message's text and buttons (ignore 'message is not modified')."""
     try:
-        await query.edit_message_text(text, reply_markup=None)
+        await query.edit_message_text(text, reply_markup=markup)
     except BadRequest as err:
         logger.info("could not edit a button message: %s", err)
 
