@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fake_telegram import FakeTelegram  # noqa: E402
+from botapi import FakeTelegram  # noqa: E402
 
 
 def run_burst(command: list[str], customers: int, each: int, limiter: bool) -> dict:

@@ -31,7 +31,9 @@ t0 = time.perf_counter()
 mode, rounds = sys.argv[1], int(sys.argv[2])
 sys.path.insert(0, {root!r})
 from pathlib import Path
-from bot.quality import DATA, read_rows
+from bot.admin.quality import read_rows
+
+DATA = ROOT / "tests" / "data"
 drafts = mode == "check"
 texts = [r.text for r in read_rows(DATA / ("agent_drafts.tsv" if drafts else "customer_messages.tsv"), drafts)]
 if mode.startswith("jieba"):
@@ -41,7 +43,7 @@ if mode.startswith("jieba"):
     hmm = mode == "jieba"
     work = lambda text: jieba.lcut(text, HMM=hmm)
 else:
-    from bot.engine import Engine
+    from bot.engine.store import Engine
     engine = Engine.load(Path({root!r}) / "phrases")
     work = engine.analyzer.analyze if mode == "analyze" else engine.guard.check
 startup = time.perf_counter() - t0

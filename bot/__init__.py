@@ -1,7 +1,7 @@
 """complaint-bot: a Telegram complaint desk for Chinese customer complaints.
 
-The engine modules (:mod:`bot.text`, :mod:`bot.phrases`, :mod:`bot.analysis`,
-:mod:`bot.guard`) know nothing about Telegram; :mod:`bot.handlers` is the
+The engine modules (:mod:`bot.engine.text`, :mod:`bot.engine.phrases`, :mod:`bot.engine.analysis`,
+:mod:`bot.engine.guard`) know nothing about Telegram; :mod:`bot.handlers` is the
 Telegram-facing edge.
 """
 

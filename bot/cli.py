@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Iterator
 
-from bot.phrases import PhraseFileError, load_phrases
+from bot.engine.phrases import PhraseFileError, load_phrases
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def _emit(obj: dict) -> None:
 
 
 def _load_engine(phrases_dir: Path):
-    from bot.engine import Engine
+    from bot.engine.store import Engine
 
     try:
         return Engine.load(phrases_dir)
@@ -94,7 +94,7 @@ def cmd_phrases_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_phrases_test(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.regression import load_regression, run
+    from bot.admin.regression import load_regression, run
 
     directory = args.phrases or settings.phrases_dir
     engine = _load_engine(directory)
@@ -112,9 +112,9 @@ def cmd_phrases_test(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.stats import compute, render_png, render_text
-    from bot.text import html_to_text
-    from bot.tickets import TicketLog
+    from bot.admin.stats import compute, render_png, render_text
+    from bot.engine.text import html_to_text
+    from bot.tickets.log import TicketLog
 
     engine = _load_engine(settings.phrases_dir)
     log = TicketLog(settings.database_path)
@@ -129,8 +129,8 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.export import export_csv, export_json
-    from bot.tickets import TicketLog
+    from bot.admin.export import export_csv, export_json
+    from bot.tickets.log import TicketLog
 
     log = TicketLog(settings.database_path)
     if args.format == "json":
@@ -151,7 +151,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    from bot.app import run
+    from bot.handlers.app import run
 
     return run(settings)
 

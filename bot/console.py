@@ -19,14 +19,14 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from bot.agent_desk import Action, AgentDesk
-from bot.cards import render_card
-from bot.desk import Desk, Incoming
-from bot.engine import EngineStore
-from bot.phrases import PhraseFileError
+from bot.desk.agents import Action, AgentDesk
+from bot.desk.render import render_card
+from bot.desk.conversation import Desk, Incoming
+from bot.engine.store import EngineStore
+from bot.engine.phrases import PhraseFileError
 from bot.settings import Settings
-from bot.text import html_to_text
-from bot.tickets import TicketLog, utcnow
+from bot.engine.text import html_to_text
+from bot.tickets.log import TicketLog, utcnow
 
 CONSOLE_USER = 0
 CONSOLE_AGENT = 1

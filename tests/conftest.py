@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine
+from bot.engine.store import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 PHRASES = ROOT / "phrases"
+DATA = ROOT / "tests" / "data"
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +31,7 @@ def phrases_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def telegram():
     """The project's own Bot API server on 127.0.0.1."""
-    from tests.fake_telegram import FakeTelegram
+    from botapi import FakeTelegram
 
     with FakeTelegram() as server:
         yield server
@@ -49,7 +50,7 @@ def bot(telegram, tmp_path):
 @pytest.fixture
 def fresh_db(tmp_path):
     """A new ticket log file for this test only."""
-    from bot.tickets import TicketLog
+    from bot.tickets.log import TicketLog
 
     log = TicketLog(tmp_path / "tickets.db")
     yield log
@@ -59,8 +60,8 @@ def fresh_db(tmp_path):
 @pytest.fixture
 def desk(fresh_db):
     """The conversation rules over a fresh log and the shipped phrases."""
-    from bot.desk import Desk
-    from bot.engine import EngineStore
+    from bot.desk.conversation import Desk
+    from bot.engine.store import EngineStore
 
     return Desk(EngineStore(PHRASES), fresh_db, sla_minutes=60)
 
@@ -73,7 +74,7 @@ def agent_desk(desk):
     """The agents' rules over the same fresh log as ``desk``."""
     from zoneinfo import ZoneInfo
 
-    from bot.agent_desk import AgentDesk
+    from bot.desk.agents import AgentDesk
 
     return AgentDesk(desk.store, desk.log, staff_ids=frozenset({AGENT, SUPERVISOR}),
                      supervisor_ids=frozenset({SUPERVISOR}), manager_ids=frozenset({MANAGER}),

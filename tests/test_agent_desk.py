@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from bot.desk import Incoming
-from bot.suggestions import render_all
+from bot.desk.conversation import Incoming
+from bot.desk.suggestions import render_all
 from tests.conftest import AGENT, MANAGER, STRANGER, SUPERVISOR
 
 _ids = itertools.count(1)

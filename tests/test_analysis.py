@@ -123,9 +123,10 @@ def test_the_cue_prefilter_never_skips_a_cue_that_matches(engine):
     """Skipping cues by their first characters must give exactly what running every regex gives."""
     import re
 
-    from bot.analysis import first_chars
-    from bot.quality import DATA, read_rows
-    from bot.text import normalize_text
+    from bot.engine.analysis import first_chars
+    from bot.admin.quality import read_rows
+    from tests.conftest import DATA
+    from bot.engine.text import normalize_text
 
     texts = [normalize_text(r.text) for r in read_rows(DATA / "customer_messages.tsv", drafts=False)]
     texts += ["转了三个人都没解决", "等了两个小时", "这不是明抢吗，是吧？", "一次就坏了"]

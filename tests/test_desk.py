@@ -2,8 +2,8 @@
 
 import itertools
 
-from bot.desk import Incoming
-from bot.tickets import parse_iso
+from bot.desk.conversation import Incoming
+from bot.tickets.log import parse_iso
 
 _ids = itertools.count(1)
 
@@ -120,8 +120,8 @@ def test_duplicate_update_is_not_logged_twice(desk):
 
 
 def test_minutes_read_naturally_whatever_type_the_setting_has(fresh_db):
-    from bot.desk import Desk
-    from bot.engine import EngineStore
+    from bot.desk.conversation import Desk
+    from bot.engine.store import EngineStore
     from bot.settings import Settings
     from tests.conftest import PHRASES
 

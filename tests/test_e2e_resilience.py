@@ -5,7 +5,7 @@ import sqlite3
 import threading
 import time
 
-from bot.tickets import TicketLog
+from bot.tickets.log import TicketLog
 from tests.botprocess import BotProcess
 
 

@@ -6,8 +6,8 @@ import os
 import subprocess
 import sys
 
-from bot.desk import Incoming
-from bot.export import CSV_ENCODING, export_csv, export_json
+from bot.desk.conversation import Incoming
+from bot.admin.export import CSV_ENCODING, export_csv, export_json
 from tests.conftest import PHRASES, ROOT
 
 TRICKY = ['逗号,引号"换行\n结尾', "<b>&amp;</b>", "😡 emoji", "這是繁體"]

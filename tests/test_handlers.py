@@ -7,9 +7,9 @@ HTTP requests; no Telegram object is mocked.
 import pytest
 from telegram import Update
 
-from bot.app import build_application
-from bot.desk import Desk
-from bot.engine import EngineStore
+from bot.handlers.app import build_application
+from bot.desk.conversation import Desk
+from bot.engine.store import EngineStore
 from bot.handlers.customer import incoming_from
 from bot.settings import Settings
 from tests.conftest import PHRASES

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import EngineStore
-from bot.phrases import PhraseFileError, load_phrases
+from bot.engine.store import EngineStore
+from bot.engine.phrases import PhraseFileError, load_phrases
 
 
 def edit(path: Path, old: str, new: str) -> None:

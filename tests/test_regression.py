@@ -5,7 +5,7 @@ import shutil
 import subprocess
 import sys
 
-from bot.regression import load_regression, run
+from bot.admin.regression import load_regression, run
 from tests.conftest import PHRASES, ROOT
 
 

@@ -3,8 +3,8 @@
 import json
 from datetime import datetime, timedelta, timezone
 
-from bot.stats import cjk_font, compute, render_png, render_text
-from bot.tickets import TicketLog, iso
+from bot.admin.stats import cjk_font, compute, render_png, render_text
+from bot.tickets.log import TicketLog, iso
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 

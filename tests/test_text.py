@@ -1,6 +1,6 @@
 """Normalisation: one form for Simplified/Traditional/full-width/spaced text, spans kept."""
 
-from bot.text import BREAK, compact, normalize
+from bot.engine.text import BREAK, compact, normalize
 
 
 def test_traditional_and_full_width_fold_to_one_form():

@@ -1,1 +1,1 @@
-"""The Telegram-facing edges: customers, agents, admins. Wiring lives in :mod:`bot.app`."""
+"""The Telegram-facing edges: customers, agents, admins. Wiring lives in :mod:`bot.handlers.app`."""

@@ -19,11 +19,11 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
-from bot.engine import ReloadOutcome
-from bot.export import export_csv
+from bot.engine.store import ReloadOutcome
+from bot.admin.export import export_csv
 from bot.handlers.common import send, services, services_of
-from bot.stats import compute, render_png, render_text
-from bot.tickets import iso
+from bot.admin.stats import compute, render_png, render_text
+from bot.tickets.log import iso
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Agents work in the agent chat (``AGENT_CHAT_ID``) or privately with the bot.
 Commands: ``/tickets``, ``/claim N``, ``/reply N text`` (or a Telegram reply to
 the ticket's card), ``/check text``, ``/suggest N``, ``/resolve N [summary]``,
-``/escalate N [reason]``. The rules live in :mod:`bot.agent_desk`; this module
+``/escalate N [reason]``. The rules live in :mod:`bot.desk.agents`; this module
 only turns updates into calls and :class:`~bot.agent_desk.Action` results into
 messages. Only ``AGENT_IDS`` and ``SUPERVISOR_IDS`` may act.
 """
@@ -17,11 +17,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, ContextTypes
 
-from bot.agent_desk import Action, Buttons, card_buttons
-from bot.cards import render_card
-from bot.handlers import deadlines
+from bot.desk.agents import Action, Buttons, card_buttons
+from bot.desk.render import render_card
+from bot.handlers import jobs as deadlines
 from bot.handlers.common import send, services, services_of
-from bot.tickets import iso, utcnow
+from bot.tickets.log import iso, utcnow
 
 logger = logging.getLogger(__name__)
 

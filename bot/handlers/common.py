@@ -11,10 +11,10 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, ContextTypes
 
-from bot.agent_desk import AgentDesk
-from bot.desk import Desk
+from bot.desk.agents import AgentDesk
+from bot.desk.conversation import Desk
 from bot.settings import Settings
-from bot.text import html_to_text as plain
+from bot.engine.text import html_to_text as plain
 
 logger = logging.getLogger(__name__)
 

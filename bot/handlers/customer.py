@@ -1,7 +1,7 @@
 """The customer's side over Telegram (private chats).
 
 Every message, whatever it holds, is logged before the bot answers it; the
-conversation rules themselves live in :mod:`bot.desk`, shared with the console.
+conversation rules themselves live in :mod:`bot.desk.conversation`, shared with the console.
 
 Commands: ``/start``, ``/help``, ``/status`` (the customer's own tickets), ``/new``.
 """
@@ -14,8 +14,8 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
-from bot.desk import Incoming, Outcome
-from bot.handlers import agent, deadlines
+from bot.desk.conversation import Incoming, Outcome
+from bot.handlers import agent, jobs as deadlines
 from bot.handlers.common import send, services, services_of
 
 logger = logging.getLogger(__name__)

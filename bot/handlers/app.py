@@ -7,7 +7,7 @@ until SIGINT or SIGTERM, after which it finishes the updates already fetched.
 Start-up: the phrase files are compiled (a broken set stops the bot with every
 ``file:line`` problem), the ticket log is migrated, and messages that were
 logged but never answered (a crash, a network error) get their answer. Every
-fetched update is stored before Telegram can be told it arrived (:mod:`bot.inbox`).
+fetched update is stored before Telegram can be told it arrived (:mod:`bot.handlers.inbox`).
 """
 
 from __future__ import annotations
@@ -34,16 +34,17 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot import inbox, logs
-from bot.desk import Desk
-from bot.engine import EngineStore
-from bot.agent_desk import AgentDesk
-from bot.handlers import admin, agent, customer, deadlines
+from bot import logs
+from bot.handlers import inbox
+from bot.desk.conversation import Desk
+from bot.engine.store import EngineStore
+from bot.desk.agents import AgentDesk
+from bot.handlers import admin, agent, customer, jobs as deadlines
 from bot.handlers.common import Services, send, services
-from bot.inbox import InboxBot
-from bot.phrases import PhraseFileError
+from bot.handlers.inbox import InboxBot
+from bot.engine.phrases import PhraseFileError
 from bot.settings import Settings
-from bot.tickets import TicketLog
+from bot.tickets.log import TicketLog
 
 logger = logging.getLogger(__name__)
 

@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.cards import EMOTION_LABELS, INTENSITY_LABELS, STATUS_LABELS
-from bot.engine import EngineStore
-from bot.guard import CheckResult, Hit
-from bot.suggestions import suggest
-from bot.text import html_to_text
-from bot.tickets import OPEN_STATUSES, Ticket, TicketLog, iso, parse_iso
+from bot.desk.render import EMOTION_LABELS, INTENSITY_LABELS, STATUS_LABELS
+from bot.engine.store import EngineStore
+from bot.engine.guard import CheckResult, Hit
+from bot.desk.suggestions import suggest
+from bot.engine.text import html_to_text
+from bot.tickets.log import OPEN_STATUSES, Ticket, TicketLog, iso, parse_iso
 
 logger = logging.getLogger(__name__)
 

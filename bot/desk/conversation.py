@@ -28,9 +28,9 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from bot.analysis import Analysis
-from bot.engine import EngineStore
-from bot.tickets import Message, Reading, Ticket, TicketLog, parse_iso
+from bot.engine.analysis import Analysis
+from bot.engine.store import EngineStore
+from bot.tickets.log import Message, Reading, Ticket, TicketLog, parse_iso
 
 logger = logging.getLogger(__name__)
 

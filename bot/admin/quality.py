@@ -1,6 +1,6 @@
 """Detection quality of the engine, measured on labelled files.
 
-``python -m bot.quality`` prints the figures the README quotes; the test suite
+``python -m bot.admin.quality`` prints the figures the README quotes; the test suite
 asserts the targets on the same numbers. The files are tab-separated:
 
 * customer messages: ``emotion  severe  hard  text`` (emotion ``none`` = not negative)
@@ -8,7 +8,7 @@ asserts the targets on the same numbers. The files are tab-separated:
 
 Usage::
 
-    python -m bot.quality [--phrases phrases] [--errors]
+    python -m bot.admin.quality [--phrases phrases] [--errors]
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.engine import Engine
+from bot.engine.store import Engine
 
-DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 
 
 @dataclass(frozen=True)
@@ -150,7 +149,7 @@ def score_drafts(engine: Engine, rows: list[Row]) -> GuardScore:
     return score
 
 
-def report(engine: Engine, data: Path = DATA, errors: bool = False) -> str:
+def report(engine: Engine, data: Path, errors: bool = False) -> str:
     """The figures for the dev set and the held-out set (what the README quotes)."""
     parts = []
     for title, prefix in (("Dev set (phrase files tuned on it)", ""), ("Held-out set", "holdout_")):
@@ -185,7 +184,7 @@ def _report_files(engine: Engine, data: Path, prefix: str, errors: bool) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--phrases", type=Path, default=Path("phrases"))
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--data", type=Path, required=True, help="folder of labelled files, e.g. tests/data")
     parser.add_argument("--errors", action="store_true", help="list every disagreement")
     args = parser.parse_args(argv)
     print(report(Engine.load(args.phrases), args.data, args.errors))

@@ -34,8 +34,8 @@ import jieba
 import jieba.analyse
 import jieba.posseg
 
-from bot.phrases import EMOTIONS, PhraseSet
-from bot.text import normalize, normalize_text
+from bot.engine.phrases import EMOTIONS, PhraseSet
+from bot.engine.text import normalize, normalize_text
 
 # Ties between emotions go to the more specific reading.
 EMOTION_PRIORITY = ("anger", "disappointment", "anxiety", "dissatisfaction")

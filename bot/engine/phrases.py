@@ -11,7 +11,7 @@ a duplicate id or a template slot the bot cannot fill, is reported as
     except PhraseFileError as err:
         print("\\n".join(err.lines()))           # forbidden.yaml:12: ...
 
-The engine (:mod:`bot.engine`) turns a loaded :class:`PhraseSet` into an
+The engine (:mod:`bot.engine.store`) turns a loaded :class:`PhraseSet` into an
 analyser and a guard and keeps the last good set when a reload fails.
 """
 

@@ -17,7 +17,7 @@ from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, ExtBot
 
 from bot.handlers.common import services, services_of
-from bot.tickets import TicketLog
+from bot.tickets.log import TicketLog
 
 logger = logging.getLogger(__name__)
 

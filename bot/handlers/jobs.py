@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from telegram.ext import Application, ContextTypes
 
 from bot.handlers.common import services, services_of
-from bot.tickets import Ticket, parse_iso, utcnow
+from bot.tickets.log import Ticket, parse_iso, utcnow
 
 logger = logging.getLogger(__name__)
 

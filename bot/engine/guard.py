@@ -31,8 +31,8 @@ from pypinyin import Style, lazy_pinyin
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
-from bot.phrases import ForbiddenFile, Rule, expand_macros
-from bot.text import Normalized, compact, normalize
+from bot.engine.phrases import ForbiddenFile, Rule, expand_macros
+from bot.engine.text import Normalized, compact, normalize
 
 
 NEGATIONS = frozenset("不没无未别非否莫勿")

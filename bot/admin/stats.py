@@ -22,9 +22,9 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from bot.analysis import Analyzer
-from bot.cards import EMOTION_LABELS, STATUS_LABELS
-from bot.tickets import TicketLog, iso, parse_iso
+from bot.engine.analysis import Analyzer
+from bot.desk.render import EMOTION_LABELS, STATUS_LABELS
+from bot.tickets.log import TicketLog, iso, parse_iso
 
 CJK_PROBE = "投诉"
 

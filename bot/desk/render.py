@@ -12,8 +12,8 @@ import html
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.tickets import Message, Ticket, parse_iso
-from bot.text import clean_for_display
+from bot.tickets.log import Message, Ticket, parse_iso
+from bot.engine.text import clean_for_display
 
 EMOTION_LABELS = {"anger": "愤怒", "anxiety": "焦急", "disappointment": "失望", "dissatisfaction": "不满"}
 INTENSITY_LABELS = {0: "平静", 1: "一般", 2: "强烈"}

@@ -14,8 +14,8 @@ import logging
 from dataclasses import dataclass
 from itertools import zip_longest
 
-from bot.engine import Engine
-from bot.tickets import Ticket
+from bot.engine.store import Engine
+from bot.tickets.log import Ticket
 
 logger = logging.getLogger(__name__)
 

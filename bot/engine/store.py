@@ -15,9 +15,9 @@ import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from bot.analysis import Analyzer
-from bot.guard import Guard
-from bot.phrases import PhraseFileError, PhraseSet, file_mtimes, load_phrases
+from bot.engine.analysis import Analyzer
+from bot.engine.guard import Guard
+from bot.engine.phrases import PhraseFileError, PhraseSet, file_mtimes, load_phrases
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from bot.engine import Engine
-from bot.phrases import MODELS, PhraseFileError, Text, load_file, Strict
+from bot.engine.store import Engine
+from bot.engine.phrases import MODELS, PhraseFileError, Text, load_file, Strict
 
 FILE = "regression.yaml"
 

@@ -14,7 +14,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from bot.tickets import SCHEMA, TicketLog
+from bot.tickets.log import SCHEMA, TicketLog
 
 CSV_ENCODING = "utf-8-sig"
 
