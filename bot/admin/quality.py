@@ -8,7 +8,9 @@ asserts the targets on the same numbers. The files are tab-separated:
 
 Usage::
 
-    python -m bot.admin.quality [--phrases phrases] [--errors]
+    python -m bot.admin.quality --data tests/data [--phrases phrases] [--errors]
+    python -m bot.admin.quality --data tests/data --blind            # tuning vs held-out table
+    python -m bot.admin.quality --data tests/data --blind --errors   # tuning split's misses only
 """
 
 from __future__ import annotations
@@ -181,13 +183,165 @@ def _report_files(engine: Engine, data: Path, prefix: str, errors: bool) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------- the blind corpus
+
+BLIND_SPLITS = ("tune", "holdout")
+
+
+@dataclass(frozen=True)
+class BlindDraft:
+    label: str          # "1".."10" or "ok"
+    kind: str
+    industry: str
+    text: str
+
+
+@dataclass(frozen=True)
+class BlindCustomer:
+    emotion: str        # one of the four, or "none"
+    intensity: int
+    severe: bool
+    kind: str
+    industry: str
+    text: str
+
+
+def _tsv(path: Path, columns: int) -> list[list[str]]:
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return [line.split("\t", columns - 1) for line in lines if line.strip() and not line.startswith("#")]
+
+
+def read_blind_drafts(path: Path) -> list[BlindDraft]:
+    return [BlindDraft(*parts) for parts in _tsv(path, 4)]
+
+
+def read_blind_customers(path: Path) -> list[BlindCustomer]:
+    return [BlindCustomer(e, int(i), s == "1", k, ind, t) for e, i, s, k, ind, t in _tsv(path, 6)]
+
+
+def decision(result) -> str:
+    """``block``, ``confirm`` or ``pass`` for a guard result."""
+    explicit = getattr(result, "decision", None)
+    if explicit:
+        return explicit
+    return "block" if not result.ok else "confirm" if result.warnings else "pass"
+
+
+@dataclass
+class BlindGuardScore:
+    forbidden: int = 0
+    caught: int = 0                 # blocked or sent to confirm
+    blocked: int = 0
+    clean: int = 0
+    clean_blocked: int = 0
+    clean_confirm: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def rate(self, part: int, whole: int) -> float:
+        return part / whole if whole else 0.0
+
+
+def score_blind_drafts(engine: Engine, rows: list[BlindDraft]) -> BlindGuardScore:
+    score = BlindGuardScore()
+    for row in rows:
+        verdict = decision(engine.guard.check(row.text))
+        if row.label == "ok":
+            score.clean += 1
+            score.clean_blocked += verdict == "block"
+            score.clean_confirm += verdict == "confirm"
+            if verdict != "pass":
+                score.errors.append(f"{verdict} but ok ({row.kind}): {row.text}")
+        else:
+            score.forbidden += 1
+            score.caught += verdict != "pass"
+            score.blocked += verdict == "block"
+            if verdict == "pass":
+                score.errors.append(f"passed but {row.label} ({row.kind}): {row.text}")
+    return score
+
+
+@dataclass
+class BlindAnalyserScore:
+    total: int = 0
+    negative_f1: float = 0.0
+    severe_f1: float = 0.0
+    emotion_accuracy: float = 0.0
+    intensity_accuracy: float = 0.0
+    neutral: int = 0
+    neutral_read_negative: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def score_blind_customers(engine: Engine, rows: list[BlindCustomer]) -> BlindAnalyserScore:
+    score = BlindAnalyserScore(total=len(rows))
+    neg, sev = [0, 0, 0], [0, 0, 0]
+    right = negative = intensity_right = 0
+    for row in rows:
+        got = engine.analyzer.analyze(row.text)
+        truth = row.emotion != "none"
+        for counts, want, have in ((neg, truth, got.negative), (sev, row.severe, got.severe)):
+            counts[0] += want and have
+            counts[1] += have and not want
+            counts[2] += want and not have
+        if truth:
+            negative += 1
+            right += got.emotion == row.emotion
+            intensity_right += got.intensity == row.intensity
+        else:
+            score.neutral += 1
+            score.neutral_read_negative += got.negative
+        if (got.emotion or "none") != row.emotion or got.severe != row.severe:
+            score.errors.append(f"want {row.emotion}{' severe' if row.severe else ''}, got {got.emotion or 'none'}"
+                                f"{' severe' if got.severe else ''} ({row.kind}): {row.text}")
+    score.negative_f1, score.severe_f1 = f1(*neg), f1(*sev)
+    score.emotion_accuracy = right / negative if negative else 0.0
+    score.intensity_accuracy = intensity_right / negative if negative else 0.0
+    return score
+
+
+def blind_table(engine: Engine, folder: Path) -> str:
+    """Tuning and held-out figures side by side (the README's quality table)."""
+    guard = {s: score_blind_drafts(engine, read_blind_drafts(folder / f"{s}_drafts.tsv")) for s in BLIND_SPLITS}
+    reader = {s: score_blind_customers(engine, read_blind_customers(folder / f"{s}_customers.tsv"))
+              for s in BLIND_SPLITS}
+    rows = [
+        ("agent drafts", lambda s: f"{guard[s].forbidden + guard[s].clean}"),
+        ("forbidden drafts caught (block or confirm)", lambda s: f"{guard[s].rate(guard[s].caught, guard[s].forbidden):.3f}"),
+        ("forbidden drafts blocked", lambda s: f"{guard[s].rate(guard[s].blocked, guard[s].forbidden):.3f}"),
+        ("clean drafts blocked", lambda s: f"{guard[s].rate(guard[s].clean_blocked, guard[s].clean):.3f}"
+                                           f" ({guard[s].clean_blocked}/{guard[s].clean})"),
+        ("clean drafts sent to confirm", lambda s: f"{guard[s].rate(guard[s].clean_confirm, guard[s].clean):.3f}"),
+        ("customer messages", lambda s: f"{reader[s].total}"),
+        ("negative F1", lambda s: f"{reader[s].negative_f1:.3f}"),
+        ("severe F1", lambda s: f"{reader[s].severe_f1:.3f}"),
+        ("emotion accuracy (negative messages)", lambda s: f"{reader[s].emotion_accuracy:.3f}"),
+        ("intensity accuracy (negative messages)", lambda s: f"{reader[s].intensity_accuracy:.3f}"),
+        ("neutral read as negative", lambda s: f"{reader[s].neutral_read_negative}/{reader[s].neutral}"),
+    ]
+    lines = ["| measure | tuning split | held-out split |", "|---|---|---|"]
+    lines += [f"| {name} | {cell('tune')} | {cell('holdout')} |" for name, cell in rows]
+    return "\n".join(lines)
+
+
+def blind_errors(engine: Engine, folder: Path) -> str:
+    """Every disagreement on the TUNING split only: the held-out split is never listed."""
+    guard = score_blind_drafts(engine, read_blind_drafts(folder / "tune_drafts.tsv"))
+    reader = score_blind_customers(engine, read_blind_customers(folder / "tune_customers.tsv"))
+    return "\n".join(["Guard (tuning split):", *guard.errors, "", "Analyser (tuning split):", *reader.errors])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--phrases", type=Path, default=Path("phrases"))
     parser.add_argument("--data", type=Path, required=True, help="folder of labelled files, e.g. tests/data")
-    parser.add_argument("--errors", action="store_true", help="list every disagreement")
+    parser.add_argument("--errors", action="store_true", help="list every disagreement (blind: tuning split only)")
+    parser.add_argument("--blind", action="store_true", help="the blind corpus in DATA/blind: tuning vs held-out")
     args = parser.parse_args(argv)
-    print(report(Engine.load(args.phrases), args.data, args.errors))
+    engine = Engine.load(args.phrases)
+    if args.blind:
+        print(blind_errors(engine, args.data / "blind") if args.errors else blind_table(engine, args.data / "blind"))
+    else:
+        print(report(engine, args.data, args.errors))
     return 0
 
 
