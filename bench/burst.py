@@ -30,7 +30,7 @@ from botapi import FakeTelegram  # noqa: E402
 def run_burst(command: list[str], customers: int, each: int, limiter: bool) -> dict:
     with FakeTelegram() as tg, tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_URL": tg.url,
-               "DATABASE_PATH": str(Path(tmp) / "t.db"), "PHRASES_DIR": str(ROOT / "phrases"),
+               "DATABASE_PATH": str(Path(tmp) / "t.db"), "PHRASES_DIR": str(ROOT / "bot" / "phrases"),
                "AGENT_CHAT_ID": "-100", "RATE_LIMITER": "true" if limiter else "false"}
         started = time.monotonic()
         proc = subprocess.Popen(command, cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

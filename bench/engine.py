@@ -44,7 +44,7 @@ if mode.startswith("jieba"):
     work = lambda text: jieba.lcut(text, HMM=hmm)
 else:
     from bot.engine.store import Engine
-    engine = Engine.load(Path({root!r}) / "phrases")
+    engine = Engine.load(Path({root!r}) / "bot" / "phrases")
     work = engine.analyzer.analyze if mode == "analyze" else engine.guard.check
 startup = time.perf_counter() - t0
 for text in texts:          # warm caches (pinyin, regex) once, as a running bot would be

@@ -7,7 +7,8 @@ Commands::
     complaint-bot analyze TEXT | --jsonl  read a customer's message
     complaint-bot check TEXT | --jsonl    check an agent's draft against the guard
     complaint-bot phrases check           validate PHRASES_DIR
-    complaint-bot phrases test            run phrases/regression.yaml against the phrase files
+    complaint-bot phrases test            run PHRASES_DIR/regression.yaml against the phrase files
+    complaint-bot phrases init DIR        copy the shipped phrase files to DIR for editing
     complaint-bot stats [--days N] [--png FILE]
     complaint-bot export --format csv|json [--since DATE] [--out DIR]
 
@@ -90,6 +91,27 @@ def cmd_phrases_check(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     counts = ", ".join(f"{name} {n}" for name, n in phrases.counts().items())
     print(f"ok: {directory} ({counts})")
+    return 0
+
+
+def cmd_phrases_init(args: argparse.Namespace, settings: Settings) -> int:
+    from importlib import resources
+
+    target: Path = args.dir
+    shipped = sorted(
+        (f for f in resources.files("bot").joinpath("phrases").iterdir() if f.name.endswith(".yaml")),
+        key=lambda f: f.name,
+    )
+    clashes = [f.name for f in shipped if (target / f.name).exists()]
+    if clashes and not args.force:
+        print(f"{target} already has {', '.join(clashes)}; nothing copied (--force overwrites)", file=sys.stderr)
+        return 1
+    target.mkdir(parents=True, exist_ok=True)
+    for f in shipped:
+        (target / f.name).write_bytes(f.read_bytes())
+    print(f"copied {len(shipped)} phrase files to {target}\n"
+          f"edit them, check with: complaint-bot phrases check --phrases {target}\n"
+          f"and use them with PHRASES_DIR={target.resolve()} (or run the bot from the folder holding phrases/)")
     return 0
 
 
@@ -183,9 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = phrases_sub.add_parser("check", help="validate the phrase files")
     p.add_argument("--phrases", type=Path, help="phrase directory (default: PHRASES_DIR)")
     p.set_defaults(func=cmd_phrases_check)
-    p = phrases_sub.add_parser("test", help="run the regression corpus (phrases/regression.yaml)")
+    p = phrases_sub.add_parser("test", help="run the regression corpus (regression.yaml)")
     p.add_argument("--phrases", type=Path, help="phrase directory (default: PHRASES_DIR)")
     p.set_defaults(func=cmd_phrases_test)
+    p = phrases_sub.add_parser("init", help="copy the shipped phrase files to a folder for editing")
+    p.add_argument("dir", type=Path, help="the folder to create (e.g. phrases)")
+    p.add_argument("--force", action="store_true", help="overwrite files already there")
+    p.set_defaults(func=cmd_phrases_init)
 
     p = sub.add_parser("stats", help="the complaint hotspot map from the ticket log")
     p.add_argument("--days", type=int, default=7)

@@ -8,6 +8,7 @@ Example::
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -18,6 +19,17 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 
 IdSet = Annotated[frozenset[int], NoDecode]
+
+
+def packaged_phrases_dir() -> Path:
+    """The phrase files shipped inside the package (pip installs a wheel unpacked, so a real folder)."""
+    return Path(str(resources.files("bot").joinpath("phrases")))
+
+
+def default_phrases_dir() -> Path:
+    """``./phrases`` when the current folder has one (an admin's copy), else the shipped files."""
+    local = Path("phrases")
+    return local if local.is_dir() else packaged_phrases_dir()
 
 
 class Settings(BaseSettings):
@@ -33,7 +45,8 @@ class Settings(BaseSettings):
     admin_ids: IdSet = frozenset()
     manager_ids: IdSet = frozenset()      # escalation level 2; empty means ADMIN_IDS
     database_path: Path = Path("data/tickets.db")
-    phrases_dir: Path = Path("phrases")
+    # PHRASES_DIR; unset: ./phrases if it exists, else the files shipped with the package
+    phrases_dir: Path = Field(default_factory=default_phrases_dir)
     sla_minutes: float = Field(default=60, gt=0)
     followup_hours: float = Field(default=24.0, gt=0)     # 回访 this long after a ticket is resolved
     reminder_minutes: float = Field(default=10, gt=0)     # agents are reminded this long before a deadline
@@ -52,6 +65,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return frozenset(int(part) for part in value.replace(";", ",").split(",") if part.strip())
         return value
+
+    @field_validator("phrases_dir", mode="before")
+    @classmethod
+    def _blank_phrases_dir(cls, value: object) -> object:
+        return default_phrases_dir() if isinstance(value, str) and not value.strip() else value
 
     @field_validator("agent_chat_id", mode="before")
     @classmethod

@@ -24,7 +24,7 @@ class BotProcess:
             "TELEGRAM_BOT_TOKEN": tg.token,
             "TELEGRAM_API_URL": tg.url,
             "DATABASE_PATH": str(self.db),
-            "PHRASES_DIR": str(ROOT / "phrases"),
+            "PHRASES_DIR": str(ROOT / "bot" / "phrases"),
             "AGENT_CHAT_ID": str(AGENT_CHAT),
             "AGENT_IDS": "5001,5002",
             "SUPERVISOR_IDS": "6001",

@@ -10,7 +10,7 @@ import pytest
 from bot.engine.store import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
-PHRASES = ROOT / "phrases"
+PHRASES = ROOT / "bot" / "phrases"
 DATA = ROOT / "tests" / "data"
 
 
@@ -22,7 +22,7 @@ def engine() -> Engine:
 
 @pytest.fixture
 def phrases_dir(tmp_path: Path) -> Path:
-    """A copy of phrases/ that a test may break without touching the real files."""
+    """A copy of bot/phrases/ that a test may break without touching the real files."""
     target = tmp_path / "phrases"
     shutil.copytree(PHRASES, target)
     return target

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(*args: str, stdin: bytes = b"", env: dict | None = None) -> subprocess.CompletedProcess:
-    environ = {**os.environ, "PHRASES_DIR": str(ROOT / "phrases"), **(env or {})}
+    environ = {**os.environ, "PHRASES_DIR": str(ROOT / "bot" / "phrases"), **(env or {})}
     environ.pop("TELEGRAM_BOT_TOKEN", None)
     return subprocess.run(
         [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, cwd=ROOT, env=environ, timeout=60
@@ -48,7 +48,7 @@ def test_phrases_check_reports_file_line_and_exits_1(tmp_path):
     import shutil
 
     broken = tmp_path / "phrases"
-    shutil.copytree(ROOT / "phrases", broken)
+    shutil.copytree(ROOT / "bot" / "phrases", broken)
     path = broken / "forbidden.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("  - id: 4\n", "  - id: 3\n"), encoding="utf-8")
     out = run("phrases", "check", env={"PHRASES_DIR": str(broken)})

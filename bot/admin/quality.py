@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.engine.store import Engine
+from bot.settings import Settings
 
 
 
@@ -332,12 +333,12 @@ def blind_errors(engine: Engine, folder: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--phrases", type=Path, default=Path("phrases"))
+    parser.add_argument("--phrases", type=Path, default=None, help="default: as PHRASES_DIR is resolved")
     parser.add_argument("--data", type=Path, required=True, help="folder of labelled files, e.g. tests/data")
     parser.add_argument("--errors", action="store_true", help="list every disagreement (blind: tuning split only)")
     parser.add_argument("--blind", action="store_true", help="the blind corpus in DATA/blind: tuning vs held-out")
     args = parser.parse_args(argv)
-    engine = Engine.load(args.phrases)
+    engine = Engine.load(args.phrases or Settings().phrases_dir)
     if args.blind:
         print(blind_errors(engine, args.data / "blind") if args.errors else blind_table(engine, args.data / "blind"))
     else:
