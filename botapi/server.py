@@ -11,6 +11,11 @@ told to fail the next call of a method::
         tg.push(tg.text_update(user_id=7, text="你好"))
         tg.wait_for(lambda: tg.sent_to(7))      # the bot's reply
         tg.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
+        tg.go_down(seconds=30)                  # an outage: connections refused, then back
+
+Like Telegram, it refuses (400) a message whose HTML does not parse or whose text is too
+long or empty (:mod:`botapi.tghtml`), and button data over 64 bytes; every refusal is kept
+in ``tg.refusals``.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from email.policy import default as email_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlparse
+
+from botapi.tghtml import refusal
 
 BOT_USER = {"id": 999000, "is_bot": True, "first_name": "客诉小助手", "username": "complaint_desk_bot"}
 JSON_FIELDS = {"reply_markup", "allowed_updates", "entities", "reply_parameters", "link_preview_options",
@@ -54,9 +61,19 @@ class FakeTelegram:
         self.cond = threading.Condition()
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self.refusals: list[tuple[str, dict, str]] = []   # (method, params, description) Telegram would refuse
+        self.down = False                     # an outage: every connection is refused or dropped
+        self.outages = 0
+        self.dropped = 0                      # requests that reached the server during an outage
+        self.go_down_after: tuple[str, float, str] | None = None
+        self._server = self._listen(0)
+        self._port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def _listen(self, port: int) -> ThreadingHTTPServer:
+        server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        server.daemon_threads = True
+        return server
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -66,13 +83,71 @@ class FakeTelegram:
 
     def __exit__(self, *exc) -> None:
         with self.cond:
+            self.down = True          # long polls still waiting return at once
             self.cond.notify_all()
-        self._server.shutdown()
-        self._server.server_close()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/bot"
+        return f"http://127.0.0.1:{self._port}/bot"
+
+    # ------------------------------------------------------------------ outages
+
+    def go_down(self, seconds: float | None = None, mode: str = "refuse") -> None:
+        """Start an outage; it ends after ``seconds`` (or at :meth:`come_back`).
+
+        ``mode="refuse"``: the listening socket is closed, so new connections are refused
+        (the Bot API host is down); requests already in flight (a long poll) are dropped
+        without an answer. ``mode="drop"``: connections are accepted and closed without an
+        answer (a proxy in trouble). Either way no request made during the outage is
+        processed, so nothing the bot sent meanwhile reached anyone.
+        """
+        with self.cond:
+            if self.down:
+                return
+            self.down = True
+            self.outages += 1
+            self.cond.notify_all()
+        if mode == "refuse":
+            server, self._server = self._server, None
+            threading.Thread(target=self._close, args=(server,), daemon=True).start()
+        if seconds is not None:
+            timer = threading.Timer(seconds, self.come_back)
+            timer.daemon = True
+            timer.start()
+
+    @staticmethod
+    def _close(server: ThreadingHTTPServer) -> None:
+        server.shutdown()
+        server.server_close()
+
+    def come_back(self) -> None:
+        """End the outage: listen again on the same port."""
+        with self.cond:
+            if not self.down:
+                return
+        deadline = time.monotonic() + 10
+        while self._server is None:
+            try:
+                self._server = self._listen(self._port)
+            except OSError:          # the old socket is still closing
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+                continue
+            self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+            self._thread.start()
+        with self.cond:
+            self.down = False
+            self.cond.notify_all()
+
+    def outage_after(self, method: str, seconds: float, mode: str = "refuse") -> None:
+        """Go down for ``seconds`` right after the next successful ``method`` call that returned
+        something (``getUpdates`` with updates): the bot holds work it cannot answer yet."""
+        with self.cond:
+            self.go_down_after = (method, seconds, mode)
 
     # ------------------------------------------------------------------ test side
 
@@ -204,14 +279,28 @@ class FakeTelegram:
                 self._serve(self.rfile.read(length))
 
             def _serve(self, body: bytes) -> None:
+                if fake.down:
+                    return self._drop()
                 path = urlparse(self.path).path
                 prefix = f"/bot{fake.token}/"
                 if not path.startswith(prefix):
                     return self._reply(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
                 method = path[len(prefix):]
                 params = fake._parse(self.headers.get("Content-Type", ""), body, urlparse(self.path).query)
-                status, payload = fake._dispatch(method, params)
-                self._reply(status, payload)
+                answer = fake._dispatch(method, params)
+                if answer is None:            # an outage began while this request waited
+                    return self._drop()
+                self._reply(*answer)
+                fake._after(method, answer)
+
+            def _drop(self) -> None:
+                with fake.cond:
+                    fake.dropped += 1
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(2)
+                except OSError:
+                    pass
 
             def _reply(self, status: int, payload: dict) -> None:
                 data = json.dumps(payload, ensure_ascii=False).encode()
@@ -255,8 +344,34 @@ class FakeTelegram:
             params[key] = value
         return params
 
-    def _dispatch(self, method: str, params: dict[str, Any]) -> tuple[int, dict]:
+    def _after(self, method: str, answer: tuple[int, dict]) -> None:
+        trigger = self.go_down_after
+        if trigger and trigger[0] == method and answer[0] == 200 and answer[1].get("result"):
+            self.go_down_after = None
+            self.go_down(trigger[1], trigger[2])
+
+    def _refusal(self, method: str, params: dict[str, Any]) -> str | None:
+        """What Telegram would refuse with 400 Bad Request (markup, lengths, button data)."""
+        mode = params.get("parse_mode")
+        if method in ("sendMessage", "editMessageText"):
+            found = refusal(params.get("text"), mode)
+        elif method in ("sendDocument", "sendPhoto", "editMessageCaption"):
+            found = refusal(params.get("caption"), mode, caption=True)
+        elif method == "answerCallbackQuery" and len(params.get("text") or "") > 200:
+            found = "Bad Request: query answer text is too long"
+        else:
+            found = None
+        markup = params.get("reply_markup") or {}
+        for row in markup.get("inline_keyboard", []) if isinstance(markup, dict) else []:
+            for button in row:
+                if len(button.get("callback_data", "").encode()) > 64:
+                    found = found or "Bad Request: BUTTON_DATA_INVALID"
+        return found
+
+    def _dispatch(self, method: str, params: dict[str, Any]) -> tuple[int, dict] | None:
         with self.cond:
+            if self.down:
+                return None
             request = Request(method, params)
             self.requests.append(request)
             queued = self.failures.get(method)
@@ -267,15 +382,21 @@ class FakeTelegram:
                 if retry_after is not None:
                     payload["parameters"] = {"retry_after": retry_after}
                 return code, payload
+            refused = self._refusal(method, params)
+            if refused:
+                request.failed = True
+                self.refusals.append((method, params, refused))
+                return 400, {"ok": False, "error_code": 400, "description": refused}
         if method == "getUpdates":
-            return 200, {"ok": True, "result": self._get_updates(params)}
+            updates = self._get_updates(params)
+            return None if updates is None else (200, {"ok": True, "result": updates})
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
         request.result = handler(params)
         return 200, {"ok": True, "result": request.result}
 
-    def _get_updates(self, params: dict[str, Any]) -> list[dict]:
+    def _get_updates(self, params: dict[str, Any]) -> list[dict] | None:
         offset = int(params.get("offset") or 0)
         limit = int(params.get("limit") or 100)
         timeout = min(float(params.get("timeout") or 0), 5.0)
@@ -285,6 +406,8 @@ class FakeTelegram:
                 self.confirmed = max(self.confirmed, offset)
                 self.updates = [u for u in self.updates if u["update_id"] >= offset]
             while True:
+                if self.down:
+                    return None
                 ready = [u for u in self.updates if u["update_id"] >= self.confirmed][:limit]
                 left = deadline - time.monotonic()
                 if ready or left <= 0:
