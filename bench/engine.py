@@ -33,7 +33,7 @@ sys.path.insert(0, {root!r})
 from pathlib import Path
 from bot.admin.quality import read_rows
 
-DATA = ROOT / "tests" / "data"
+DATA = Path({root!r}) / "tests" / "data"
 drafts = mode == "check"
 texts = [r.text for r in read_rows(DATA / ("agent_drafts.tsv" if drafts else "customer_messages.tsv"), drafts)]
 if mode.startswith("jieba"):
