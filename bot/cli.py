@@ -58,6 +58,14 @@ def _load_engine(phrases_dir: Path):
         raise SystemExit(1) from None
 
 
+def _load_phrases(phrases_dir: Path):
+    try:
+        return load_phrases(phrases_dir)
+    except PhraseFileError as err:
+        print(f"短语文件有错误，无法启动（phrase files have errors）:\n{err}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
 def _per_text(args: argparse.Namespace, handle: Callable[[str], dict]) -> int:
     if args.jsonl:
         for line in _stdin_lines():
@@ -72,13 +80,17 @@ def _per_text(args: argparse.Namespace, handle: Callable[[str], dict]) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
-    engine = _load_engine(args.phrases or settings.phrases_dir)
-    return _per_text(args, lambda text: engine.analyzer.analyze_with_empathy(text).to_dict())
+    from bot.engine.analysis import Analyzer      # the analyser alone: no guard, no pinyin
+
+    analyzer = Analyzer(_load_phrases(args.phrases or settings.phrases_dir))
+    return _per_text(args, lambda text: analyzer.analyze_with_empathy(text).to_dict())
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    engine = _load_engine(args.phrases or settings.phrases_dir)
-    return _per_text(args, lambda text: engine.guard.check(text).to_dict())
+    from bot.engine.guard import Guard            # the guard alone: no jieba, no snownlp
+
+    guard = Guard(_load_phrases(args.phrases or settings.phrases_dir).forbidden)
+    return _per_text(args, lambda text: guard.check(text).to_dict())
 
 
 def cmd_phrases_check(args: argparse.Namespace, settings: Settings) -> int:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import gzip
 import heapq
 import importlib.util
-import logging
 import marshal
 import math
 import re
@@ -30,10 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
-import jieba
-import jieba.analyse
-import jieba.posseg
-
+from bot.engine.lexicon import load_lexicon
 from bot.engine.phrases import EMOTIONS, PhraseSet
 from bot.engine.text import normalize, normalize_text
 
@@ -54,7 +50,6 @@ TOPIC_STOPWORDS = frozenset(
     "订单号 单号 什么 怎么 这个 那个 一下 现在 已经 还是 就是 这样 一个 人家 老板 朋友 谢谢 "
     "感觉 意思 办法 结果 答复 回复 说法 交代 道歉 损失 态度".split()
 )
-jieba.setLogLevel(logging.WARNING)   # its dictionary-loading chatter is not our log
 
 CLAUSE_END = frozenset("，。！？；：,.!?;:\n…~")
 _ASCII_WORD = re.compile(r"[0-9a-z]+")
@@ -86,19 +81,6 @@ def review_log_odds() -> tuple[dict[str, float], float, frozenset[str]]:
     unknown = math.log(1 / neg_total) - math.log(1 / pos_total)
     stop = (root / "normal" / "stopwords.txt").read_text(encoding="utf-8").split()
     return ratios, unknown, frozenset(stop)
-
-
-@lru_cache(maxsize=1)
-def _word_tags() -> dict[str, str]:
-    """Part-of-speech tags of jieba's main dictionary (read once per process)."""
-    return jieba.posseg.POSTokenizer(jieba.Tokenizer()).word_tag_tab
-
-
-@lru_cache(maxsize=1)
-def _idf() -> tuple[dict[str, float], float, frozenset[str]]:
-    """jieba.analyse's IDF table, median IDF and stop words (read once per process)."""
-    tfidf = jieba.analyse.TFIDF()
-    return tfidf.idf_freq, tfidf.median_idf, frozenset(tfidf.stop_words)
 
 
 @dataclass(frozen=True)
@@ -203,13 +185,15 @@ class Analyzer:
         self._category_order = [c.name for c in phrases.categories.categories]
         self._demand_order = [d.name for d in phrases.categories.demands]
 
-        self._tokenizer = jieba.Tokenizer()
-        self._tokenizer.initialize()
+        # jieba's word table, part-of-speech tags and jieba.analyse's IDF table, sharing their
+        # words, owned by this analyser: replacing the engine frees them (bot.engine.lexicon)
+        lexicon = load_lexicon()
+        self._tokenizer = lexicon.tokenizer()
         for word in [*self._lexicon, *(norm(w) for w in emo.keep_whole)]:
             if len(word) > 1 and not _ASCII_WORD.fullmatch(word):
                 self._tokenizer.add_word(word)
-        self._tags = _word_tags()
-        self._idf, self._median_idf, self._stopwords = _idf()
+        self._tags = lexicon.tags
+        self._idf, self._median_idf, self._stopwords = lexicon.idf, lexicon.median_idf, lexicon.stop_words
 
     # ------------------------------------------------------------------ analysis
 

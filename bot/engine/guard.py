@@ -23,11 +23,17 @@ Four ways a rule can match, each mapped back to the original text:
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
-from pypinyin import Style, lazy_pinyin
+# pypinyin's phrase dictionary (~45 MB, 0.1 s) only improves readings of whole words; the guard
+# asks about single characters, whose readings are the same without it (pypinyin's documented
+# switches; tests/test_lean.py compares every character)
+os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
+os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
+from pypinyin import Style, lazy_pinyin  # noqa: E402
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
