@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import marshal
+import mmap
 import os
 import subprocess
 import sys
@@ -116,7 +117,7 @@ def _write(path: Path, data: bytes) -> None:
         raise
 
 
-def _parse(data: bytes) -> Lexicon | None:
+def _parse(data) -> Lexicon | None:
     try:
         fmt, freq, total, tags, idf, median, stop = marshal.loads(data)
     except (EOFError, ValueError, TypeError):
@@ -126,22 +127,25 @@ def _parse(data: bytes) -> Lexicon | None:
     return Lexicon(freq=freq, total=total, tags=tags, idf=idf, median_idf=median, stop_words=frozenset(stop))
 
 
+def _read(path: Path) -> Lexicon | None:
+    """The cache, parsed straight from a memory map (no 15 MB copy of the file on the heap)."""
+    try:
+        with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return _parse(data)
+    except (OSError, ValueError):
+        return None
+
+
 def load_lexicon() -> Lexicon:
     """Fresh tables from the cache; the cache is built first (in a child process) when missing."""
     path = cache_path()
-    try:
-        lexicon = _parse(path.read_bytes())
-    except OSError:
-        lexicon = None
+    lexicon = _read(path)
     if lexicon is not None:
         return lexicon
     logger.info("building the jieba lexicon cache %s (once per machine)", path)
     child = subprocess.run([sys.executable, "-m", "bot.engine.lexicon", str(path)], capture_output=True)
     if child.returncode == 0:
-        try:
-            lexicon = _parse(path.read_bytes())
-        except OSError:
-            lexicon = None
+        lexicon = _read(path)
     if lexicon is None:
         # no writable cache (or no child process): build here; correct, only heavier
         logger.warning("jieba lexicon cache unavailable (%s); building in this process",

@@ -33,7 +33,11 @@ class Engine:
     @classmethod
     def load(cls, directory: Path) -> "Engine":
         """Load, validate and compile ``directory``; raises :class:`PhraseFileError`."""
-        phrases = load_phrases(directory)
+        return cls.compile(load_phrases(directory))
+
+    @classmethod
+    def compile(cls, phrases: PhraseSet) -> "Engine":
+        """The analyser and the guard of a phrase set that loaded."""
         return cls(phrases=phrases, analyzer=Analyzer(phrases), guard=Guard(phrases.forbidden))
 
 
@@ -58,9 +62,15 @@ class EngineStore:
         return file_mtimes(self.directory) != self.engine.phrases.mtimes
 
     def reload(self) -> ReloadOutcome:
-        """Re-read the phrase files; on any problem keep the engine in use."""
+        """Re-read the phrase files; on any problem keep the engine in use.
+
+        The files are validated first. Only a set that loaded replaces the engine, and the
+        engine in use is let go before the new one is compiled, so two engines (two jieba word
+        tables, ~90 MB each) never live side by side. A reload runs on the bot's event loop, so
+        no update is handled in between.
+        """
         try:
-            fresh = Engine.load(self.directory)
+            phrases = load_phrases(self.directory)
         except PhraseFileError as err:
             logger.warning("phrase reload refused, keeping the last good set: %s", "; ".join(err.lines()))
             # remember the failed mtimes so a watcher reports a broken file once, not every tick
@@ -70,8 +80,14 @@ class EngineStore:
                 guard=self.engine.guard,
             )
             return ReloadOutcome(ok=False, problems=err.lines())
-        before, after = self.engine.phrases.counts(), fresh.phrases.counts()
+        previous = self.engine.phrases
+        self.engine = None  # type: ignore[assignment]   # the last reference: its tables are freed here
+        try:
+            self.engine = Engine.compile(phrases)
+        except BaseException:
+            self.engine = Engine.compile(previous)
+            raise
+        before, after = previous.counts(), phrases.counts()
         changes = {k: (before.get(k, 0), after[k]) for k in after if before.get(k, 0) != after[k]}
-        self.engine = fresh
         logger.info("phrases reloaded: %s", changes or "no count changed")
         return ReloadOutcome(ok=True, changes=changes)
