@@ -22,6 +22,7 @@ import importlib.util
 import marshal
 import math
 import re
+import unicodedata
 import zlib
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Iterable
 
 from bot.engine.lexicon import load_lexicon
-from bot.engine.phrases import EMOTIONS, PhraseSet
+from bot.engine.phrases import EMOTIONS, PhraseSet, expand_macros, id_label_macro, severe_macro
 from bot.engine.text import normalize, normalize_text
 
 # Ties between emotions go to the more specific reading.
@@ -131,57 +132,59 @@ class _Entry:
     cancel: bool = False
 
 
+@dataclass
+class _Reading:
+    """What the phases of :meth:`Analyzer.analyze` have found so far in one message."""
+
+    text: str
+    norm: str
+    tokens: list[str]
+    scores: dict[str, float] = field(default_factory=lambda: dict.fromkeys(EMOTIONS, 0.0))
+    triggers: dict[str, list[str]] = field(
+        default_factory=lambda: {"emotion": [], "negated": [], "severe": [], "category": [], "demand": []})
+    category_hits: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    demand_hits: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    threats: list[int] = field(default_factory=list)        # token indexes of threat words
+    threat_words: list[int] = field(default_factory=list)   # media, lawyers: threats only with an action
+    actions: list[int] = field(default_factory=list)
+    after_actions: list[int] = field(default_factory=list)
+    praise: float = 0.0
+    total: float = 0.0
+    negative: bool = False
+    relief: bool = False       # the problem is over: its facts no longer make a complaint
+    strong: bool = False       # a cue that makes any feeling strong (最后一次, an ultimatum)
+
+    @property
+    def severe(self) -> bool:
+        return bool(self.triggers["severe"])
+
+    def feel(self, emotion: str, weight: float, shown: str) -> None:
+        self.scores[emotion] += weight
+        self.triggers["emotion"].append(shown)
+
+    def offset(self, index: int) -> int:
+        """Character offset of token ``index`` in the normalised text."""
+        return sum(len(t) for t in self.tokens[:index])
+
+
 class Analyzer:
-    """Emotion, severity, category and demand from one message; built once per phrase set."""
+    """Emotion, severity, category and demand from one message; built once per phrase set.
+
+    :meth:`analyze` runs named phases over one :class:`_Reading`: the neutral gate (bare ids,
+    emoji-only praise), the token pass (feelings with negation and degree, category, demand,
+    threat words), threats confirmed (actions, not-a-threat frames), constructions, emoji,
+    relief after a fix, the complaint decision (punctuation, review model), cues that only
+    colour a complaint (urgency), and the conclusion (emotion, intensity, topic).
+    """
 
     def __init__(self, phrases: PhraseSet):
         self.phrases = phrases
         emo = phrases.emotions
-        self._lexicon: dict[str, _Entry] = defaultdict(_Entry)
-
-        def norm(word: str) -> str:
-            return normalize(word).text.strip()
-
-        for emotion, spec in emo.emotions.items():
-            for word, weight in spec.words.items():
-                self._lexicon[norm(word)].emotion.append((emotion, weight))
-        for word, weight in emo.positive.items():
-            self._lexicon[norm(word)].positive = weight
-        for word in emo.negators:
-            self._lexicon[norm(word)].negator = True
-        for word, weight in emo.degree.items():
-            self._lexicon[norm(word)].degree = weight
-        for cat in phrases.categories.categories:
-            for word in cat.keywords:
-                self._lexicon[norm(word)].category.append(cat.name)
-        for demand in phrases.categories.demands:
-            for word in demand.keywords:
-                self._lexicon[norm(word)].demand.append(demand.name)
-        for word in emo.severe.always:
-            self._lexicon[norm(word)].severe = True
-        for word in emo.severe.with_action.words:
-            self._lexicon[norm(word)].severe_word = True
-        for word in emo.severe.with_action.actions:
-            self._lexicon[norm(word)].severe_action = True
-        for word in emo.severe.with_action.after:
-            self._lexicon[norm(word)].severe_after = True
-        for word in emo.severe.cancel:
-            self._lexicon[norm(word)].cancel = True
-        self._lexicon = dict(self._lexicon)
-
-        self._emoji: dict[str, str] = {
-            e: emotion for emotion, spec in emo.emotions.items() for e in spec.emoji
-        }
-        self._emoji_re = (
-            re.compile("|".join(re.escape(e) for e in sorted(self._emoji, key=len, reverse=True)))
-            if self._emoji else None
-        )
-        self._rhetorical = [re.compile(p) for p in emo.rhetorical]
-        self._cues = [(re.compile(c.pattern), c.emotion, c.weight, first_chars(c.pattern)) for c in emo.cues]
-        review = emo.review_model
-        self._review = review_log_odds() if review.enabled else ({}, 0.0, frozenset())
-        self._questions = re.compile("|".join(f"(?:{q})" for q in review.questions)) if review.questions else None
-        self._mirror = {emotion: {norm(w) for w in spec.mirror} for emotion, spec in emo.emotions.items()}
+        self._lexicon = self._build_lexicon(phrases)
+        self._compile_patterns(emo)
+        # longest first, so 着急 is mirrored rather than the 急 inside it (a set's order varies by process)
+        self._mirror = {emotion: sorted({_norm(w) for w in spec.mirror}, key=lambda w: (-len(w), w))
+                        for emotion, spec in emo.emotions.items()}
         self._category_order = [c.name for c in phrases.categories.categories]
         self._demand_order = [d.name for d in phrases.categories.demands]
 
@@ -189,11 +192,62 @@ class Analyzer:
         # words, owned by this analyser: replacing the engine frees them (bot.engine.lexicon)
         lexicon = load_lexicon()
         self._tokenizer = lexicon.tokenizer()
-        for word in [*self._lexicon, *(norm(w) for w in emo.keep_whole)]:
+        for word in [*self._lexicon, *(_norm(w) for w in emo.keep_whole)]:
             if len(word) > 1 and not _ASCII_WORD.fullmatch(word):
                 self._tokenizer.add_word(word)
         self._tags = lexicon.tags
         self._idf, self._median_idf, self._stopwords = lexicon.idf, lexicon.median_idf, lexicon.stop_words
+
+    @staticmethod
+    def _build_lexicon(phrases: PhraseSet) -> dict[str, _Entry]:
+        """One entry per word of the phrase files: what each word means to the analyser."""
+        emo = phrases.emotions
+        lexicon: dict[str, _Entry] = defaultdict(_Entry)
+        for emotion, spec in emo.emotions.items():
+            for word, weight in spec.words.items():
+                lexicon[_norm(word)].emotion.append((emotion, weight))
+        for word, weight in emo.positive.items():
+            lexicon[_norm(word)].positive = weight
+        for word in emo.negators:
+            lexicon[_norm(word)].negator = True
+        for word, weight in emo.degree.items():
+            lexicon[_norm(word)].degree = weight
+        for cat in phrases.categories.categories:
+            for word in cat.keywords:
+                lexicon[_norm(word)].category.append(cat.name)
+        for demand in phrases.categories.demands:
+            for word in demand.keywords:
+                lexicon[_norm(word)].demand.append(demand.name)
+        flags = (("severe", emo.severe.always), ("severe_word", emo.severe.with_action.words),
+                 ("severe_action", emo.severe.with_action.actions),
+                 ("severe_after", emo.severe.with_action.after), ("cancel", emo.severe.cancel))
+        for flag, words in flags:
+            for word in words:
+                setattr(lexicon[_norm(word)], flag, True)
+        return dict(lexicon)
+
+    def _compile_patterns(self, emo) -> None:
+        """Every regex of emotions.yaml, compiled once (macros expanded)."""
+        self._emoji: dict[str, str] = {e: emotion for emotion, spec in emo.emotions.items() for e in spec.emoji}
+        self._emoji_re = (
+            re.compile("|".join(re.escape(e) for e in sorted(self._emoji, key=len, reverse=True)))
+            if self._emoji else None
+        )
+        self._rhetorical = [re.compile(p) for p in emo.rhetorical]
+        cues = [(re.compile(c.pattern), c, first_chars(c.pattern)) for c in emo.cues]
+        self._cues = [(rx, c.emotion, c.weight, first, c.strong) for rx, c, first in cues if not c.needs_complaint]
+        self._colour = [(rx, c.emotion, c.weight, first, c.strong) for rx, c, first in cues if c.needs_complaint]
+        review = emo.review_model
+        self._review = review_log_odds() if review.enabled else ({}, 0.0, frozenset())
+        self._questions = re.compile("|".join(f"(?:{q})" for q in review.questions)) if review.questions else None
+        severe = {"severe": severe_macro(emo.severe)}
+        self._held_back = [re.compile(expand_macros(p, severe)) for p in emo.severe.held_back]
+        self._not_threat = [re.compile(expand_macros(p, severe)) for p in emo.severe.not_threat]
+        label = {"label": id_label_macro(emo.neutral)}
+        self._ids = [re.compile(expand_macros(p, label)) for p in emo.neutral.ids]
+        self._relief = re.compile("|".join(f"(?:{p})" for p in emo.neutral.relief)) if emo.neutral.relief else None
+        self._negative_emoji = frozenset(self._emoji)
+        self._strong_at = {e: emo.thresholds.strong_by_emotion.get(e, emo.thresholds.strong) for e in EMOTIONS}
 
     # ------------------------------------------------------------------ analysis
 
@@ -206,23 +260,42 @@ class Analyzer:
         norm = normalize_text(text)
         # no HMM: every word the analyser looks for is in the dictionary (the lexicon is
         # added as user words), HMM only guesses unknown words; measured: same quality, -20% time
-        tokens = self._tokenizer.lcut(norm, HMM=False)
-        lexicon = self._lexicon
-        scores = dict.fromkeys(EMOTIONS, 0.0)
-        triggers: dict[str, list[str]] = {
-            "emotion": [], "negated": [], "severe": [], "category": [], "demand": []
-        }
-        category_hits: dict[str, int] = defaultdict(int)
-        demand_hits: dict[str, int] = defaultdict(int)
-        clause: list[str] = []          # tokens of the current clause, for negation/degree
-        severe_words: list[int] = []
-        actions: list[int] = []
-        after_actions: list[int] = []
-        rhetorical = self._rhetorical_spans(norm)
-        praise = 0.0
-        position = 0
+        reading = _Reading(text, norm, self._tokenizer.lcut(norm, HMM=False))
+        if self._neutral_gate(reading):
+            return self._conclude(reading)
+        self._read_tokens(reading)
+        self._confirm_threats(reading)
+        self._read_cues(reading, self._cues)
+        self._read_emoji(reading)
+        self._read_relief(reading)
+        self._decide_negative(reading)
+        if reading.negative:
+            self._read_cues(reading, self._colour)
+        return self._conclude(reading)
 
-        for i, tok in enumerate(tokens):
+    # ------------------------------------------------------------------ phases
+
+    def _neutral_gate(self, r: _Reading) -> bool:
+        """A bare id or order number, or emoji-only praise: no complaint, nothing more to read."""
+        norm = r.norm.strip()
+        if not norm:
+            return False
+        if any(rx.fullmatch(norm) for rx in self._ids):
+            r.triggers["neutral"] = ["id"]
+            return True
+        if self.phrases.emotions.neutral.emoji_only and _emoji_only(norm):
+            if not any(ch in self._negative_emoji for ch in norm):
+                r.triggers["neutral"] = ["emoji"]
+                return True
+        return False
+
+    def _read_tokens(self, r: _Reading) -> None:
+        """One pass over the tokens: feelings (negation, degree), category, demand, threat words."""
+        lexicon = self._lexicon
+        clause: list[str] = []          # tokens of the current clause, for negation/degree
+        rhetorical = self._rhetorical_spans(r.norm)
+        position = start = 0
+        for i, tok in enumerate(r.tokens):
             if rhetorical:
                 start = position
                 position += len(tok)
@@ -241,108 +314,148 @@ class Analyzer:
                     clause.append(tok)
                     continue
             if entry.emotion or entry.positive:
-                negated, degree, prefix = self._modifiers(clause)
-                degree = max(degree, inner_degree)
-                if negated and rhetorical and any(a <= start < b for a, b in rhetorical):
-                    negated = False
-                shown = prefix + tok
-                if entry.emotion and not negated:
-                    for emotion, weight in entry.emotion:
-                        scores[emotion] += weight * degree
-                    triggers["emotion"].append(shown)
-                elif entry.emotion:
-                    triggers["negated"].append(shown)
-                elif entry.positive and negated:
-                    scores["dissatisfaction"] += entry.positive * min(degree, 1.0)
-                    triggers["emotion"].append(shown)
-                elif entry.positive:
-                    praise += entry.positive * degree * PRAISE_OFFSET
-            for name in entry.category:
-                category_hits[name] += 1
-                triggers["category"].append(tok)
-            for name in entry.demand:
-                demand_hits[name] += 1
-                triggers["demand"].append(tok)
-            if entry.severe or entry.severe_word:
-                if self._cancelled(clause):
-                    # "我不想闹到消协": no threat, but a complaint held back is still a complaint
-                    scores["dissatisfaction"] += HELD_BACK_THREAT
-                    triggers["emotion"].append(tok)
-                elif entry.severe:
-                    triggers["severe"].append(tok)
-                else:
-                    severe_words.append(i)
-            if entry.severe_action:
-                actions.append(i)
-            if entry.severe_after:
-                after_actions.append(i)
+                in_rhetoric = bool(rhetorical) and any(a <= start < b for a, b in rhetorical)
+                self._read_feeling(r, entry, tok, clause, inner_degree, in_rhetoric)
+            if entry.category or entry.demand:
+                self._read_topic_words(r, entry, tok)
+            if entry.severe or entry.severe_word or entry.severe_action or entry.severe_after:
+                self._read_threat_word(r, entry, i, tok, clause)
             clause.append(tok)
 
-        window = self.phrases.emotions.severe.with_action.window
-        for i in severe_words:
-            # "找律师", "发到网上": the action comes first; "律师事务所的…想给" is no threat
-            if any(0 < i - a <= window for a in actions) or any(0 < a - i <= window for a in after_actions):
-                triggers["severe"].append(tokens[i])
+    def _read_feeling(self, r: _Reading, entry: _Entry, tok: str, clause: list[str], inner_degree: float,
+                      in_rhetoric: bool) -> None:
+        negated, degree, prefix = self._modifiers(clause)
+        degree = max(degree, inner_degree)
+        if negated and in_rhetoric:
+            negated = False
+        shown = prefix + tok
+        if entry.emotion and not negated:
+            for emotion, weight in entry.emotion:
+                r.scores[emotion] += weight * degree
+            r.triggers["emotion"].append(shown)
+        elif entry.emotion:
+            r.triggers["negated"].append(shown)
+        elif entry.positive and negated:
+            r.feel("dissatisfaction", entry.positive * min(degree, 1.0), shown)
+        elif entry.positive:
+            r.praise += entry.positive * degree * PRAISE_OFFSET
 
-        present = set(norm)
-        for pattern, emotion, weight, first in self._cues:
+    @staticmethod
+    def _read_topic_words(r: _Reading, entry: _Entry, tok: str) -> None:
+        for name in entry.category:
+            r.category_hits[name] += 1
+            r.triggers["category"].append(tok)
+        for name in entry.demand:
+            r.demand_hits[name] += 1
+            r.triggers["demand"].append(tok)
+
+    def _read_threat_word(self, r: _Reading, entry: _Entry, i: int, tok: str, clause: list[str]) -> None:
+        if entry.severe or entry.severe_word:
+            if self._cancelled(clause):
+                # "我不想闹到消协": no threat, but a complaint held back is still a complaint
+                r.feel("dissatisfaction", HELD_BACK_THREAT, tok)
+            elif entry.severe:
+                r.threats.append(i)
+            else:
+                r.threat_words.append(i)
+        if entry.severe_action:
+            r.actions.append(i)
+        if entry.severe_after:
+            r.after_actions.append(i)
+
+    def _confirm_threats(self, r: _Reading) -> None:
+        """Media and lawyers need an action (找律师, 发到网上); any threat can be held back or no threat."""
+        window = self.phrases.emotions.severe.with_action.window
+        for i in r.threat_words:
+            # "找律师", "发到网上": the action comes first; "律师事务所的…想给" is no threat
+            if any(0 < i - a <= window for a in r.actions) or any(0 < a - i <= window for a in r.after_actions):
+                r.threats.append(i)
+        for i in sorted(r.threats):
+            tok = r.tokens[i]
+            at = r.offset(i)
+            if self._covers(self._not_threat, r.norm, at):
+                r.triggers.setdefault("not_threat", []).append(tok)
+            elif self._covers(self._held_back, r.norm, at):
+                r.feel("dissatisfaction", HELD_BACK_THREAT, tok)
+            else:
+                r.triggers["severe"].append(tok)
+        if r.severe:
+            r.scores["anger"] += THREAT_WEIGHT
+
+    @staticmethod
+    def _covers(patterns: list[re.Pattern], norm: str, at: int) -> bool:
+        return any(m.start() <= at < m.end() for rx in patterns for m in rx.finditer(norm))
+
+    @staticmethod
+    def _read_cues(r: _Reading, cues: list) -> None:
+        """Complaint constructions; those whose first characters are absent are not run."""
+        present = set(r.norm)
+        for pattern, emotion, weight, first, strong in cues:
             if first is not None and first.isdisjoint(present):
                 continue    # the cue cannot start anywhere in this message
-            for m in pattern.finditer(norm):
-                scores[emotion] += weight
-                triggers["emotion"].append(m.group())
-        if triggers["severe"]:
-            scores["anger"] += THREAT_WEIGHT
+            for m in pattern.finditer(r.norm):
+                r.feel(emotion, weight, m.group())
+                r.strong = r.strong or strong
 
-        for ch, emotion in self._emoji_hits(text):
-            scores[emotion] += EMOJI_WEIGHT
-            triggers["emotion"].append(ch)
+    def _read_emoji(self, r: _Reading) -> None:
+        for ch, emotion in self._emoji_hits(r.text):
+            r.feel(emotion, EMOJI_WEIGHT, ch)
 
+    def _read_relief(self, r: _Reading) -> None:
+        """修好了 / 不用退了 / 谢谢: the facts of a problem that is over make no complaint."""
+        if self._relief is None:
+            return
+        m = self._relief.search(r.norm)
+        if m is None or r.severe:
+            return
+        r.relief = True
+        r.triggers["relief"] = [m.group()]
+        r.scores["dissatisfaction"] = 0.0
+
+    def _decide_negative(self, r: _Reading) -> None:
+        """Is it a complaint: feelings minus praise, punctuation, then the review model."""
         thresholds = self.phrases.emotions.thresholds
-        severe = bool(triggers["severe"])
-        total = max(0.0, sum(scores.values()) - praise)
-        if total > 0:
+        r.total = max(0.0, sum(r.scores.values()) - r.praise)
+        if r.total > 0:
             punct = self.phrases.emotions.punctuation
-            bangs, questions = len(_BANG.findall(norm)), len(_QUESTION.findall(norm))
-            total += punct.exclaim * min(bangs, 2) + punct.question * min(questions, 2)
+            bangs, questions = len(_BANG.findall(r.norm)), len(_QUESTION.findall(r.norm))
+            r.total += punct.exclaim * min(bangs, 2) + punct.question * min(questions, 2)
             if bangs:
-                triggers["emotion"].append("!" * 3)
+                r.triggers["emotion"].append("!" * 3)
             if questions:
-                triggers["emotion"].append("?" * 3)
-        negative = total >= thresholds.negative or severe
+                r.triggers["emotion"].append("?" * 3)
+        r.negative = r.total >= thresholds.negative or r.severe
         # the review model is a fallback for text the lexicon knows nothing about: a negated
-        # feeling (我没有生气) or praise (处理得很及时) is evidence, and the model is not asked
-        if not negative and self._review[0] and not triggers["negated"] and praise == 0:
-            odds = self._review_odds(norm, tokens)
-            if odds is not None and odds > self.phrases.emotions.review_model.min_log_odds:
-                emotion_default = self.phrases.emotions.review_model.emotion
-                scores[emotion_default] = max(scores[emotion_default], thresholds.negative)
-                total = max(total, thresholds.negative)
-                negative = True
-                triggers["review_model"] = [f"log-odds {odds:.1f}"]
-        emotion = None
-        if negative:
-            emotion = self._emotion(scores, severe)
-        intensity = 0 if not negative else 2 if (severe or total >= thresholds.strong) else 1
+        # feeling (我没有生气), praise (处理得很及时) or relief (已经修好了) is evidence, and
+        # the model is not asked
+        if r.negative or not self._review[0] or r.triggers["negated"] or r.praise or r.relief:
+            return
+        odds = self._review_odds(r.norm, r.tokens)
+        if odds is not None and odds > self.phrases.emotions.review_model.min_log_odds:
+            emotion_default = self.phrases.emotions.review_model.emotion
+            r.scores[emotion_default] = max(r.scores[emotion_default], thresholds.negative)
+            r.total = max(r.total, thresholds.negative)
+            r.negative = True
+            r.triggers["review_model"] = [f"log-odds {odds:.1f}"]
 
-        category = self._best(category_hits, self._category_order)
-        demand = self._best(demand_hits, self._demand_order)
-        keywords = self._keywords(tokens)
-        topic = self._topic(tokens, category) if negative else None
-        feeling = self._feeling(emotion, triggers["emotion"]) if emotion else None
+    def _conclude(self, r: _Reading) -> Analysis:
+        """Emotion, intensity, category, demand, keywords and topic from what the phases found."""
+        emotion = self._emotion(r) if r.negative else None
+        intensity = self._intensity(r, emotion) if emotion else 0
+        category = self._best(r.category_hits, self._category_order)
         return Analysis(
-            text=text,
-            negative=negative,
+            text=r.text,
+            negative=r.negative,
             emotion=emotion,
             intensity=intensity,
-            severe=severe,
+            severe=r.severe,
             category=category,
-            demand=demand,
-            keywords=keywords,
-            topic=topic,
-            feeling=feeling,
-            scores={k: round(v, 2) for k, v in scores.items() if v},
-            triggers={k: _unique(v) for k, v in triggers.items() if v},
+            demand=self._best(r.demand_hits, self._demand_order),
+            keywords=self._keywords(r.tokens),
+            topic=self._topic(r.tokens, category) if r.negative else None,
+            feeling=self._feeling(emotion, r.triggers["emotion"]) if emotion else None,
+            scores={k: round(v, 2) for k, v in r.scores.items() if v},
+            triggers={k: _unique(v) for k, v in r.triggers.items() if v},
         )
 
     def analyze_with_empathy(self, text: str, avoid: Iterable[str] = ()) -> Analysis:
@@ -426,22 +539,30 @@ class Analyzer:
                     return entry, head.degree
         return None, 1.0
 
-    @staticmethod
-    def _emotion(scores: dict[str, float], severe: bool) -> str:
+    def _emotion(self, r: _Reading) -> str:
         """Feelings before facts: a stated feeling outranks the facts of a complaint.
 
         Dissatisfaction is what a plain complaint reads as (坏了, 少送了); when the
         customer also states anger, anxiety or disappointment, that feeling is the one
-        the first reply must answer. A threat to go to regulators or court is anger.
+        the first reply must answer. A threat to go to regulators or court is anger, unless
+        the customer is calm and sad about it (我不想吵，只是很难过…我会写给民航局).
         """
-        if severe:
-            return "anger"
+        scores = r.scores
+        if r.severe:
+            calm = scores["anger"] <= THREAT_WEIGHT and scores["disappointment"] >= FEELING_MIN
+            return "disappointment" if calm else "anger"
         feelings = {e: v for e, v in scores.items() if e != "dissatisfaction" and v >= FEELING_MIN}
         pool = feelings or scores
         best = max(pool.values())
         if best <= 0:
             return "dissatisfaction"
         return next(e for e in EMOTION_PRIORITY if pool.get(e) == best)
+
+    def _intensity(self, r: _Reading, emotion: str) -> int:
+        """1 mild, 2 strong: threats, strong cues (最后一次), or the emotion's own strong score."""
+        if r.strong or (r.severe and emotion == "anger"):
+            return 2
+        return 2 if r.scores[emotion] + (r.total - sum(r.scores.values())) >= self._strong_at[emotion] else 1
 
     def _review_odds(self, norm: str, tokens: list[str]) -> float | None:
         """The review model's log-odds that a plain statement is a complaint.
@@ -585,6 +706,22 @@ def first_chars(pattern: str) -> frozenset[str] | None:
             return None
         found |= chars
     return frozenset(found)
+
+
+def _norm(word: str) -> str:
+    return normalize(word).text.strip()
+
+
+def _emoji_only(text: str) -> bool:
+    """Only symbols (emoji, their joiners and variation selectors), spaces and punctuation."""
+    seen = False
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat in ("So", "Sk") or ch in "\u200d\ufe0f\u20e3" or 0x1F3FB <= ord(ch) <= 0x1F3FF:
+            seen = seen or cat in ("So", "Sk")
+        elif not (ch.isspace() or cat.startswith("P")):
+            return False
+    return seen
 
 
 def _unique(items: list[str]) -> list[str]:

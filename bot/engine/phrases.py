@@ -119,12 +119,32 @@ class Cue(Strict):
     emotion: Literal["anger", "anxiety", "disappointment", "dissatisfaction"]
     weight: float = Field(gt=0)
     description: str = ""
+    # only colours a message something else already made a complaint (明天 alone is no complaint)
+    needs_complaint: bool = False
+    # a match makes the feeling strong (intensity 2): 最后一次, ultimatums
+    strong: bool = False
 
 
 class Severe(Strict):
     always: list[Text] = Field(min_length=1)
     with_action: SevereWithAction = SevereWithAction()
     cancel: list[Text] = Field(default_factory=list)
+    # regexes over the message; {severe} stands for every word of always and with_action.words.
+    # held_back: the customer says they will not go (still a complaint); not_threat: no threat at all
+    held_back: list[Regex] = Field(default_factory=list)
+    not_threat: list[Regex] = Field(default_factory=list)
+
+
+class Neutral(Strict):
+    """Messages that are no complaint: bare ids, emoji-only praise, relief after a fix, thanks."""
+
+    # whole-message regexes (fullmatch after normalising); {label} stands for id_labels
+    ids: list[Regex] = Field(default_factory=list)
+    id_labels: list[Text] = Field(default_factory=list)
+    # a message of emoji only, none of them a negative emotion's emoji, is no complaint
+    emoji_only: bool = True
+    # the problem is over (修好了, 不用退了, 谢谢): facts of the old problem no longer count
+    relief: list[Regex] = Field(default_factory=list)
 
 
 class ReviewModelSettings(Strict):
@@ -139,6 +159,9 @@ class ReviewModelSettings(Strict):
 class Thresholds(Strict):
     negative: float = Field(default=1.0, gt=0)
     strong: float = Field(default=3.0, gt=0)
+    # the score at which each emotion reads as strong (intensity 2); unset ones use ``strong``
+    strong_by_emotion: dict[Literal["anger", "anxiety", "disappointment", "dissatisfaction"], float] = Field(
+        default_factory=dict)
 
 
 class Punctuation(Strict):
@@ -161,6 +184,7 @@ class EmotionsFile(Strict):
     thresholds: Thresholds = Thresholds()
     punctuation: Punctuation = Punctuation()
     severe: Severe
+    neutral: Neutral = Neutral()
 
 
 # ---------------------------------------------------------------- empathy.yaml
@@ -429,6 +453,7 @@ def _cross_checks(name: str, model: BaseModel) -> list[tuple[tuple, str]]:
         for emotion in EMOTIONS:
             if emotion not in model.emotions:
                 found.append((("emotions",), f"缺少情绪 {emotion}（missing emotion）"))
+        found += _emotion_macro_checks(model)
     elif isinstance(model, CategoriesFile):
         names: set[str] = set()
         for i, cat in enumerate(model.categories):
@@ -462,6 +487,43 @@ def _cross_checks(name: str, model: BaseModel) -> list[tuple[tuple, str]]:
                 if unknown:
                     allowed_text = "、".join("{%s}" % s for s in sorted(allowed)) or "无"
                     found.append((loc, f"未知的占位符 {sorted(unknown)}；这里可用：{allowed_text}"))
+    return found
+
+
+def severe_macro(severe: Severe) -> str:
+    """The regex ``{severe}`` stands for: every threat word, longest first."""
+    words = {normalize_word(w) for w in [*severe.always, *severe.with_action.words]}
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True) if w)
+
+
+def id_label_macro(neutral: Neutral) -> str:
+    """The regex ``{label}`` stands for in ``neutral.ids``: every id label, longest first."""
+    words = {normalize_word(w) for w in neutral.id_labels}
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True) if w) or "(?!)"
+
+
+def normalize_word(word: str) -> str:
+    from bot.engine.text import normalize   # the engine's own normalisation (Traditional, width, case)
+
+    return normalize(word).text.strip()
+
+
+def _emotion_macro_checks(model: "EmotionsFile") -> list[tuple[tuple, str]]:
+    """Regexes with {severe} / {label} must compile once the macro is expanded."""
+    found: list[tuple[tuple, str]] = []
+    macros = {"severe": severe_macro(model.severe)}
+    for key in ("held_back", "not_threat"):
+        for i, pattern in enumerate(getattr(model.severe, key)):
+            try:
+                re.compile(expand_macros(pattern, macros))
+            except re.error as err:
+                found.append((("severe", key, i), f"展开 {{severe}} 以后正则表达式写错了（{err}）"))
+    labels = {"label": id_label_macro(model.neutral)}
+    for i, pattern in enumerate(model.neutral.ids):
+        try:
+            re.compile(expand_macros(pattern, labels))
+        except re.error as err:
+            found.append((("neutral", "ids", i), f"展开 {{label}} 以后正则表达式写错了（{err}）"))
     return found
 
 
