@@ -14,7 +14,7 @@ told to fail the next call of a method::
         tg.go_down(seconds=30)                  # an outage: connections refused, then back
 
 Like Telegram, it refuses (400) a message whose HTML does not parse or whose text is too
-long or empty (:mod:`botapi.tghtml`), and button data over 64 bytes; every refusal is kept
+long or empty (:mod:`botapi.tghtml`), button data over 64 bytes, and files over 50 MB (413); every refusal is kept
 in ``tg.refusals``.
 """
 
@@ -36,6 +36,7 @@ from botapi.tghtml import refusal
 BOT_USER = {"id": 999000, "is_bot": True, "first_name": "客诉小助手", "username": "complaint_desk_bot"}
 JSON_FIELDS = {"reply_markup", "allowed_updates", "entities", "reply_parameters", "link_preview_options",
                "commands", "caption_entities", "media"}
+UPLOAD_LIMIT = 50 * 1024 * 1024      # Telegram's limit for a file a bot sends
 INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "from_chat_id", "user_id"}
 
 
@@ -361,6 +362,9 @@ class FakeTelegram:
             found = "Bad Request: query answer text is too long"
         else:
             found = None
+        upload = params.get("document") or params.get("photo")
+        if isinstance(upload, dict) and len(upload.get("bytes") or b"") > UPLOAD_LIMIT:
+            found = found or "Request Entity Too Large"
         markup = params.get("reply_markup") or {}
         for row in markup.get("inline_keyboard", []) if isinstance(markup, dict) else []:
             for button in row:
@@ -386,7 +390,8 @@ class FakeTelegram:
             if refused:
                 request.failed = True
                 self.refusals.append((method, params, refused))
-                return 400, {"ok": False, "error_code": 400, "description": refused}
+                code = 413 if refused == "Request Entity Too Large" else 400
+                return code, {"ok": False, "error_code": code, "description": refused}
         if method == "getUpdates":
             updates = self._get_updates(params)
             return None if updates is None else (200, {"ok": True, "result": updates})
