@@ -147,12 +147,13 @@ def cmd_phrases_test(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     from bot.admin.stats import compute, render_png, render_text
-    from bot.engine.text import html_to_text
+    from bot.desk.render import html_to_text
     from bot.tickets.log import TicketLog
+    from bot.tickets.reports import Reports
 
     engine = _load_engine(settings.phrases_dir)
     log = TicketLog(settings.database_path)
-    figures = compute(log, engine.analyzer, days=args.days)
+    figures = compute(Reports(log), engine, days=args.days, now=log.now())
     print(html_to_text(render_text(figures)))
     if args.png:
         cjk = render_png(figures, args.png)

@@ -1,8 +1,9 @@
 """``complaint-bot console``: the complaint desk in a terminal, no Telegram needed.
 
-You are the customer. Every line you type goes through the same desk, engine and
-ticket log (``DATABASE_PATH``) as a Telegram message, and you see the bot's reply
-and the card agents would see::
+You are the customer. Every line you type goes through the same services (desk,
+agents' desk, engine, ticket log at ``DATABASE_PATH``) as a Telegram message, and the
+desk's decisions are carried out the same way: replies, escalations (a severe threat
+escalates at once, and you see what the supervisors would read), cards::
 
     $ complaint-bot console
     你：你们发货太慢了，我非常失望！
@@ -10,41 +11,40 @@ and the card agents would see::
 
 Customer commands: /status, /new, /help, /quit. You are also an agent: /tickets,
 /claim N, /reply N text, /check text, /suggest N, /send DRAFT (a suggestion or a
-confirmed draft), /resolve N [summary], /escalate N [reason], /rate N 1-5 (as the
-customer). Input may also be piped in, one message a line.
+confirmed draft), /cancel DRAFT, /resolve N [summary], /escalate N [reason],
+/rate N 1-5 (as the customer). Input may also be piped in, one message a line.
+Timers (reminders, deadline escalations, follow-ups) need a running clock and are
+left to the Telegram bot.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import Callable, TextIO
 
-from bot.desk.agents import Action, AgentDesk
-from bot.desk.render import render_card
-from bot.desk.conversation import Desk, Incoming
-from bot.engine.store import EngineStore
+from bot.desk.actions import VERBS, Action, ticket_number
+from bot.desk.conversation import Incoming, Outcome
+from bot.desk.render import html_to_text
 from bot.engine.phrases import PhraseFileError
+from bot.services import Services
 from bot.settings import Settings
-from bot.engine.text import html_to_text
-from bot.tickets.log import TicketLog, utcnow
+from bot.tickets.schema import utcnow
 
 CONSOLE_USER = 0
 CONSOLE_AGENT = 1
 INTRO = ("你现在是客户：直接输入投诉内容，回车发送。/status 查看工单，/new 开始新问题，/help 帮助，/quit 退出。\n"
-         "你也是客服：/tickets /claim 号 /reply 号 内容 /check 句子 /suggest 号 /send 草稿号 /resolve 号 /escalate 号 /rate 号 分数")
+         "你也是客服：/tickets /claim 号 /reply 号 内容 /check 句子 /suggest 号 /send 草稿号 /resolve 号 /escalate 号 "
+         "/rate 号 分数")
+
+Say = Callable[[str, str], None]
 
 
 def run_console(settings: Settings, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
     try:
-        store = EngineStore(settings.phrases_dir)
+        services = Services.build(settings, staff_ids=frozenset({CONSOLE_AGENT}))
     except PhraseFileError as err:
         print("\n".join(err.lines()), file=sys.stderr)
         return 1
-    log = TicketLog(settings.database_path)
-    desk = Desk(store, log, sla_minutes=settings.sla_minutes)
-    agents = AgentDesk(store, log, staff_ids=frozenset({CONSOLE_AGENT}), supervisor_ids=frozenset(),
-                       zone=settings.zone)
-    interactive = stdin.isatty()
 
     def say(who: str, text: str) -> None:
         print(f"{who}：{html_to_text(text)}", file=stdout, flush=True)
@@ -52,71 +52,77 @@ def run_console(settings: Settings, stdin: TextIO = sys.stdin, stdout: TextIO = 
     print(INTRO, file=stdout)
     try:
         while True:
-            if interactive:
+            if stdin.isatty():
                 print("你：", end="", file=stdout, flush=True)
             line = stdin.readline()
             if not line:
                 break
-            text = line.rstrip("\n")
-            command = text.strip().split(" ")[0].lower()
-            if command in ("/quit", "/exit"):
+            if not handle_line(services, line.rstrip("\n"), say):
                 break
-            if command == "/status":
-                say("客服助手", desk.status(CONSOLE_USER))
-            elif command == "/new":
-                say("客服助手", desk.new(CONSOLE_USER))
-            elif command in ("/help", "/start"):
-                say("客服助手", desk.help())
-            elif command in AGENT_COMMANDS:
-                agent_command(agents, command, text, say)
-            else:
-                outcome = desk.receive(Incoming(None, CONSOLE_USER, CONSOLE_USER, "控制台客户", text))
-                for reply in outcome.replies:
-                    say("客服助手", reply.text)
-                desk.replied(outcome.message_id, outcome.ticket.id, outcome.ticket.chat_id, outcome.replies)
-                if outcome.new_ticket:
-                    ticket = log.ticket(outcome.ticket.id)
-                    card = render_card(ticket, log.messages(ticket.id, role="customer", limit=3), utcnow(),
-                                       log.emotion_triggers(ticket.id))
-                    print("\n[客服群看到的工单卡片]\n" + html_to_text(card) + "\n", file=stdout, flush=True)
     except KeyboardInterrupt:
         print(file=stdout)
     finally:
-        log.close()
+        services.close()
     return 0
 
 
-AGENT_COMMANDS = ("/tickets", "/claim", "/reply", "/check", "/suggest", "/send", "/resolve", "/escalate", "/rate")
+def handle_line(services: Services, text: str, say: Say) -> bool:
+    """One line from the person at the terminal; False to stop."""
+    command = text.strip().split(" ")[0].lower()
+    desk = services.desk
+    if command in ("/quit", "/exit"):
+        return False
+    if command == "/status":
+        say("客服助手", desk.status(CONSOLE_USER))
+    elif command == "/new":
+        say("客服助手", desk.new(CONSOLE_USER))
+    elif command in ("/help", "/start"):
+        say("客服助手", desk.help())
+    elif command in ("/tickets", "/check", "/rate") or command[1:] in VERBS:
+        agent_command(services, command, text, say)
+    else:
+        outcome = desk.receive(Incoming(None, CONSOLE_USER, CONSOLE_USER, "控制台客户", text))
+        carry_out(services, outcome, say)
+    return True
 
 
-def agent_command(agents: AgentDesk, command: str, text: str, say) -> None:
-    """The agents' commands in the console: the same rules as in the agent chat."""
+def carry_out(services: Services, outcome: Outcome, say: Say) -> None:
+    """What the Telegram outbox does with a customer message's outcome, in the terminal."""
+    for reply in outcome.replies:
+        say("客服助手", reply.text)
+    services.desk.replied(outcome.message_id, outcome.ticket.id, outcome.ticket.chat_id, outcome.replies)
+    for action in outcome.actions:
+        show(action, say)
+    if outcome.new_ticket:
+        log, ticket = services.log, services.log.ticket(outcome.ticket.id)
+        card = services.agents.render.card(ticket, log.messages(ticket.id, role="customer", limit=3), utcnow(),
+                                           log.triggers(ticket.id))
+        say("\n[客服群看到的工单卡片]", "\n" + card + "\n")
+
+
+def agent_command(services: Services, command: str, text: str, say: Say) -> None:
+    """The agents' commands in the console: the same verb table as in the agent chat."""
+    agents = services.agents
     parts = text.strip().split(maxsplit=2)
-    number = None
-    if len(parts) > 1:
-        try:
-            number = int(parts[1].lstrip("#"))
-        except ValueError:
-            number = None
-    rest = parts[2] if len(parts) > 2 else ""
     if command == "/tickets":
         return say("客服台", agents.tickets())
     if command == "/check":
         return say("客服台", agents.check(text.strip()[len("/check"):].strip()))
+    number = ticket_number(parts[1]) if len(parts) > 1 else None
+    rest = parts[2] if len(parts) > 2 else ""
     if number is None:
-        return say("客服台", f"用法：{command} 工单号")
-    action: Action = {
-        "/claim": lambda: agents.claim(number, CONSOLE_AGENT, "控制台客服"),
-        "/reply": lambda: agents.reply(number, CONSOLE_AGENT, "控制台客服", rest),
-        "/suggest": lambda: agents.suggest(number, CONSOLE_AGENT),
-        "/send": lambda: agents.send_draft(number, CONSOLE_AGENT, "控制台客服"),
-        "/resolve": lambda: agents.resolve(number, CONSOLE_AGENT, rest),
-        "/escalate": lambda: agents.escalate(number, CONSOLE_AGENT, rest),
-        "/rate": lambda: agents.rate(number, CONSOLE_USER, int(rest) if rest.isdigit() else 0),
-    }[command]()
+        return say("客服台", f"用法：{VERBS.get(command[1:], command + ' 工单号')}")
+    if command == "/rate":
+        action = agents.rate(number, CONSOLE_USER, int(rest) if rest.isdigit() else 0)
+    else:
+        action = agents.act(command[1:], number, CONSOLE_AGENT, "控制台客服", rest)
+    show(action, say)
+
+
+def show(action: Action, say: Say) -> None:
+    """An action's notice, buttons as commands, and every delivery with whom it is for."""
     if action.notice:
         buttons = [f"{label} → /{data.replace(':', ' ')}" for row in action.notice_buttons or [] for label, data in row]
         say("客服台", action.notice + ("\n" + "\n".join(buttons) if buttons else ""))
     for delivery in action.deliveries:
-        if delivery.chat_id == CONSOLE_USER:
-            say("客服助手", delivery.text)
+        say("客服助手" if delivery.chat_id == CONSOLE_USER else f"[发给 {delivery.chat_id}]", delivery.text)

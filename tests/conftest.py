@@ -57,25 +57,43 @@ def fresh_db(tmp_path):
     log.close()
 
 
-@pytest.fixture
-def desk(fresh_db):
-    """The conversation rules over a fresh log and the shipped phrases."""
-    from bot.desk.conversation import Desk
+AGENT, SUPERVISOR, MANAGER, STRANGER = 5001, 6001, 7001, 9999
+AGENT_CHAT = -100
+
+
+def make_settings(**overrides):
+    """Settings for in-process tests: no .env, the shipped phrases, the ids above."""
+    from bot.settings import Settings
+
+    values = dict(_env_file=None, phrases_dir=PHRASES, agent_ids=frozenset({AGENT}),
+                  supervisor_ids=frozenset({SUPERVISOR}), manager_ids=frozenset({MANAGER}),
+                  admin_ids=frozenset({MANAGER}), agent_chat_id=AGENT_CHAT, sla_minutes=60)
+    return Settings(**{**values, **overrides})
+
+
+@pytest.fixture(scope="session")
+def store():
+    """The engine store over the shipped phrases (built once per test run)."""
     from bot.engine.store import EngineStore
 
-    return Desk(EngineStore(PHRASES), fresh_db, sla_minutes=60)
-
-
-AGENT, SUPERVISOR, MANAGER, STRANGER = 5001, 6001, 7001, 9999
+    return EngineStore(PHRASES)
 
 
 @pytest.fixture
-def agent_desk(desk):
+def services(fresh_db, store):
+    """Everything :mod:`bot.services` builds, over a fresh log."""
+    from bot.services import Services
+
+    return Services.build(make_settings(), log=fresh_db, store=store)
+
+
+@pytest.fixture
+def desk(services):
+    """The conversation rules over a fresh log and the shipped phrases."""
+    return services.desk
+
+
+@pytest.fixture
+def agent_desk(services):
     """The agents' rules over the same fresh log as ``desk``."""
-    from zoneinfo import ZoneInfo
-
-    from bot.desk.agents import AgentDesk
-
-    return AgentDesk(desk.store, desk.log, staff_ids=frozenset({AGENT, SUPERVISOR}),
-                     supervisor_ids=frozenset({SUPERVISOR}), manager_ids=frozenset({MANAGER}),
-                     agent_chat_id=-100, zone=ZoneInfo("Asia/Shanghai"))
+    return services.agents

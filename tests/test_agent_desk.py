@@ -167,7 +167,7 @@ def test_a_reply_too_long_for_one_telegram_message_is_refused_before_anything_ch
     action = agent_desk.reply(ticket.id, AGENT, "小李", "非常抱歉" * 1100)
     assert not action.ok and action.deliveries == [] and "太长" in action.notice
     assert desk.log.ticket(ticket.id).first_response_at is None
-    assert not list(desk.log.db.query("select 1 from messages where role = 'agent' and kind = 'reply'"))
+    assert not list(desk.log.db.query("select 1 from messages where role = 'agent' and state = 'sent'"))
 
 
 def test_an_undelivered_reply_goes_back_to_pending_and_the_deadline_still_stands(desk, agent_desk):

@@ -119,14 +119,12 @@ def test_duplicate_update_is_not_logged_twice(desk):
     assert desk.log.count("messages", "role = 'customer'") == 1
 
 
-def test_minutes_read_naturally_whatever_type_the_setting_has(fresh_db):
-    from bot.desk.conversation import Desk
-    from bot.engine.store import EngineStore
+def test_minutes_read_naturally_whatever_type_the_setting_has(fresh_db, store):
+    from bot.services import Services
     from bot.settings import Settings
-    from tests.conftest import PHRASES
 
     settings = Settings(_env_file=None)                  # SLA_MINUTES arrives as a float
-    desk = Desk(EngineStore(PHRASES), fresh_db, sla_minutes=settings.sla_minutes)
+    desk = Services.build(settings, log=fresh_db, store=store).desk
     assert "60 分钟" in desk.help() and "60.0" not in desk.help()
     out = desk.receive(Incoming(1, 1, 1, "x", "请问几点开门"))
     assert "60 分钟" in out.replies[0].text and "60.0" not in out.replies[0].text

@@ -8,20 +8,15 @@ import pytest
 from telegram import Update
 
 from bot.handlers.app import build_application
-from bot.desk.conversation import Desk
-from bot.engine.store import EngineStore
 from bot.handlers.customer import incoming_from
-from bot.settings import Settings
-from tests.conftest import PHRASES
+from bot.services import Services
+from tests.conftest import make_settings
 
 
 @pytest.fixture
-async def app(telegram, fresh_db):
-    settings = Settings(
-        _env_file=None, telegram_bot_token=telegram.token, telegram_api_url=telegram.url,
-        agent_chat_id=-100, rate_limiter=False,
-    )
-    application = build_application(settings, Desk(EngineStore(PHRASES), fresh_db, 60))
+async def app(telegram, fresh_db, store):
+    settings = make_settings(telegram_bot_token=telegram.token, telegram_api_url=telegram.url, rate_limiter=False)
+    application = build_application(Services.build(settings, log=fresh_db, store=store))
     async with application:
         yield application
 

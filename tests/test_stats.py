@@ -4,7 +4,9 @@ import json
 from datetime import datetime, timedelta, timezone
 
 from bot.admin.stats import cjk_font, compute, render_png, render_text
-from bot.tickets.log import TicketLog, iso
+from bot.tickets.log import TicketLog
+from bot.tickets.reports import Reports
+from bot.tickets.schema import iso
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
@@ -37,7 +39,7 @@ def seed(path):
 
 
 def test_figures_match_the_seeded_log(tmp_path, engine):
-    stats = compute(seed(tmp_path / "t.db"), engine.analyzer, days=7, now=NOW)
+    stats = compute(Reports(seed(tmp_path / "t.db")), engine, days=7, now=NOW)
     assert stats.tickets == 4
     assert stats.by_category == {"物流送货": 2, "产品质量": 1, "未分类": 1}
     assert stats.by_emotion == {"愤怒": 2, "焦急": 1, "平静": 1}
@@ -50,13 +52,13 @@ def test_figures_match_the_seeded_log(tmp_path, engine):
 
 
 def test_text_names_every_figure(tmp_path, engine):
-    text = render_text(compute(seed(tmp_path / "t.db"), engine.analyzer, days=7, now=NOW))
+    text = render_text(compute(Reports(seed(tmp_path / "t.db")), engine, days=7, now=NOW))
     for part in ("4 张工单", "按时答复：67%（2/3）", "首次答复中位数：30", "平均评分：4.0", "第8句 2", "快递"):
         assert part in text
 
 
 def test_the_chart_is_a_png_with_chinese_or_pinyin_labels(tmp_path, engine):
-    stats = compute(seed(tmp_path / "t.db"), engine.analyzer, days=7, now=NOW)
+    stats = compute(Reports(seed(tmp_path / "t.db")), engine, days=7, now=NOW)
     path = tmp_path / "stats.png"
     chinese = render_png(stats, path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
@@ -64,7 +66,7 @@ def test_the_chart_is_a_png_with_chinese_or_pinyin_labels(tmp_path, engine):
 
 
 def test_an_empty_log_gives_dashes_not_errors(tmp_path, engine):
-    stats = compute(TicketLog(tmp_path / "empty.db"), engine.analyzer, days=7)
+    stats = compute(Reports(TicketLog(tmp_path / "empty.db")), engine, days=7)
     assert stats.tickets == 0 and stats.compliance is None
     assert "—" in render_text(stats)
     assert render_png(stats, tmp_path / "empty.png") in (True, False)

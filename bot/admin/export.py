@@ -14,29 +14,18 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from bot.tickets.log import SCHEMA, TicketLog
+from bot.tickets.log import TicketLog
+from bot.tickets.reports import Reports
+from bot.tickets.schema import SCHEMA
 
 CSV_ENCODING = "utf-8-sig"
-
-
-def rows(log: TicketLog, since: str | None = None) -> dict[str, list[dict[str, Any]]]:
-    """Tickets created since ``since`` (ISO date or time; all when None) and their messages."""
-    where, params = ("where created_at >= ?", [since]) if since else ("", [])
-    tickets = list(log.db.query(f"select * from tickets {where} order by id", params))
-    ids = [t["id"] for t in tickets]
-    messages: list[dict[str, Any]] = []
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ", ".join("?" for _ in chunk)
-        messages.extend(log.db.query(f"select * from messages where ticket_id in ({marks}) order by id", chunk))
-    return {"tickets": tickets, "messages": messages}
 
 
 def export_csv(log: TicketLog, folder: Path, since: str | None = None) -> list[Path]:
     """Write ``tickets.csv`` and ``messages.csv`` into ``folder``; returns their paths."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for table, items in rows(log, since).items():
+    for table, items in Reports(log).export(since).items():
         path = folder / f"{table}.csv"
         columns = list(SCHEMA[table])
         with path.open("w", encoding=CSV_ENCODING, newline="") as fh:
@@ -48,4 +37,4 @@ def export_csv(log: TicketLog, folder: Path, since: str | None = None) -> list[P
 
 
 def export_json(log: TicketLog, since: str | None = None) -> dict[str, list[dict[str, Any]]]:
-    return rows(log, since)
+    return Reports(log).export(since)

@@ -2,7 +2,7 @@
 
 No Telegram here. ``/stats [days]`` and ``complaint-bot stats`` both use it::
 
-    stats = compute(log, analyzer, days=7)
+    stats = compute(Reports(log), engine, days=7, now=log.now())
     print(render_text(stats))
     render_png(stats, Path("stats.png"))   # matplotlib; Chinese labels when a CJK font exists
 
@@ -22,9 +22,10 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from bot.engine.analysis import Analyzer
-from bot.desk.render import EMOTION_LABELS, STATUS_LABELS
-from bot.tickets.log import TicketLog, iso, parse_iso
+from bot.desk.render import STATUS_LABELS
+from bot.engine.store import Engine
+from bot.tickets.reports import Reports
+from bot.tickets.schema import iso, parse_iso, utcnow
 
 CJK_PROBE = "投诉"
 
@@ -52,17 +53,34 @@ class Stats:
         return self.answered_on_time / self.deadline_counted if self.deadline_counted else None
 
 
-def compute(log: TicketLog, analyzer: Analyzer, days: int = 7, now: datetime | None = None) -> Stats:
+def compute(reports: Reports, engine: Engine, days: int = 7, now: datetime | None = None) -> Stats:
     """Figures for tickets opened in the last ``days`` days."""
-    now = now or log.now()
+    now = now or utcnow()
     since = iso(now - timedelta(days=days))
     stats = Stats(days=days, since=since)
-    tickets = list(log.db.query("select * from tickets where created_at >= ? order by id", [since]))
+    tickets = reports.tickets_since(since)
+    emotions = engine.phrases.emotions.emotions
     stats.tickets = len(tickets)
     stats.by_status = dict(Counter(STATUS_LABELS.get(t["status"], t["status"]) for t in tickets).most_common())
     stats.by_category = dict(Counter(t["category"] or "未分类" for t in tickets).most_common())
-    stats.by_emotion = dict(Counter(EMOTION_LABELS.get(t["emotion"] or "", "平静") for t in tickets).most_common())
+    stats.by_emotion = dict(Counter(emotions[t["emotion"]].label if t["emotion"] in emotions else "平静"
+                                    for t in tickets).most_common())
     stats.severe = sum(1 for t in tickets if t["severe"])
+    _deadlines(stats, tickets, now)
+    ratings = [t["rating"] for t in tickets if t["rating"]]
+    stats.ratings = len(ratings)
+    stats.average_rating = round(statistics.fmean(ratings), 2) if ratings else None
+    blocked: Counter = Counter()
+    for violations in reports.blocked_violations_since(since):
+        stats.blocked_drafts += 1
+        blocked.update(str(v["id"]) for v in violations)
+    stats.blocked_by_id = dict(sorted(blocked.items(), key=lambda kv: (-kv[1], kv[0])))
+    stats.keywords = engine.analyzer.keywords(reports.customer_texts_since(since), limit=10)
+    return stats
+
+
+def _deadlines(stats: Stats, tickets: list[dict], now: datetime) -> None:
+    """Deadline compliance and the median time to the first answer."""
     waits = []
     for t in tickets:
         if t["first_response_at"]:
@@ -76,21 +94,6 @@ def compute(log: TicketLog, analyzer: Analyzer, days: int = 7, now: datetime | N
         elif due < now:
             stats.deadline_counted += 1
     stats.median_first_response_min = round(statistics.median(waits), 1) if waits else None
-    ratings = [t["rating"] for t in tickets if t["rating"]]
-    stats.ratings = len(ratings)
-    stats.average_rating = round(statistics.fmean(ratings), 2) if ratings else None
-    blocked = Counter()
-    for row in log.db.query(
-        "select violations from messages where role = 'agent' and blocked = 1 and created_at >= ?", [since]
-    ):
-        stats.blocked_drafts += 1
-        for v in json.loads(row["violations"] or "[]"):
-            blocked[str(v["id"])] += 1
-    stats.blocked_by_id = dict(sorted(blocked.items(), key=lambda kv: (-kv[1], kv[0])))
-    texts = [r["text"] for r in log.db.query(
-        "select text from messages where role = 'customer' and created_at >= ?", [since])]
-    stats.keywords = analyzer.keywords(texts, limit=10)
-    return stats
 
 
 def _counts(counts: dict[str, int]) -> str:

@@ -2,13 +2,14 @@
 
 No Telegram here: every action returns an :class:`Action` saying what to tell the
 agent who acted, which messages to deliver to whom (buttons as plain data), and
-whether the ticket's card changed. Only staff (``AGENT_IDS`` and
-``SUPERVISOR_IDS``) may act; anyone else gets a refusal and nothing changes::
+which timers to set. Only staff (``AGENT_IDS`` and ``SUPERVISOR_IDS``) may act;
+anyone else gets a refusal and nothing changes::
 
-    desk = AgentDesk(store, log, settings)
+    desk = AgentDesk(store, log, staff_ids=frozenset({5001}), supervisor_ids=frozenset({6001}))
     action = desk.reply(ticket_id=1, agent_id=5001, agent_name="小李", text="这是公司的规定")
     action.ok, action.notice          # False, "⛔ 没有发送 …「这是公司的规定」… 为什么 … 可以这样说 …"
     action.deliveries                 # [] : a blocked draft never reaches the customer
+    desk.act("claim", 1, 5001, "小李")  # the one verb table behind commands, buttons and the console
 
 Rules from the seeds: answer within the deadline (seed 004: 1 hour, 改单 10 minutes);
 escalate severe complaints at once (seed 002: 严重投诉/公关危机, 必要时请上级领导参与)
@@ -20,74 +21,29 @@ from __future__ import annotations
 
 import html
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from bot.desk.render import EMOTION_LABELS, INTENSITY_LABELS, STATUS_LABELS
-from bot.engine.store import EngineStore
-from bot.engine.guard import CheckResult, Hit
+from bot.desk.actions import Action, Buttons, Delivery, Timer, callback
+from bot.desk.render import STATUS_LABELS, LEVEL_NAMES, Render, fits_one_message
 from bot.desk.suggestions import suggest
-from bot.engine.text import html_to_text
-from bot.tickets.log import OPEN_STATUSES, Ticket, TicketLog, iso, parse_iso
+from bot.engine.store import EngineStore
+from bot.tickets.log import TicketLog
+from bot.tickets.schema import OPEN_STATUSES, Ticket, iso, parse_iso
 
 logger = logging.getLogger(__name__)
-
-Buttons = list[list[tuple[str, str]]]      # rows of (label, callback data)
-MESSAGE_LIMIT = 4096                        # Telegram's longest message
-LEVEL_NAMES = {0: "客服", 1: "主管", 2: "经理"}
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """A message to send: to a customer, a supervisor, or the agent chat."""
-
-    chat_id: int
-    text: str
-    buttons: Buttons | None = None
-
-
-@dataclass(frozen=True)
-class Action:
-    ok: bool
-    notice: str = ""                                  # to the agent who acted (HTML)
-    notice_buttons: Buttons | None = None
-    deliveries: list[Delivery] = field(default_factory=list)
-    ticket: Ticket | None = None
-    card_changed: bool = False
-    first_response: bool = False                       # this reply was the ticket's first answer
-    draft_id: int | None = None                        # the agent message a reply delivers
 
 
 def card_buttons(ticket: Ticket) -> Buttons:
     """The inline buttons under a ticket's card."""
     if ticket.status not in OPEN_STATUSES:
         return []
-    return [[("认领", f"claim:{ticket.id}"), ("回复建议", f"suggest:{ticket.id}")],
-            [("升级", f"escalate:{ticket.id}"), ("解决", f"resolve:{ticket.id}")]]
+    return [[("认领", callback("claim", ticket.id)), ("回复建议", callback("suggest", ticket.id))],
+            [("升级", callback("escalate", ticket.id)), ("解决", callback("resolve", ticket.id))]]
 
 
 def rating_buttons(ticket_id: int) -> Buttons:
-    return [[(f"{n} 分", f"rate:{ticket_id}:{n}") for n in range(1, 6)]]
-
-
-def explain_hits(result: CheckResult) -> str:
-    """What the guard caught, the seed's reason, and better words (for the agent)."""
-    lines = []
-    for hit in result.violations:
-        lines.append(_hit_lines(hit, "⛔"))
-    for hit in result.warnings:
-        lines.append(_hit_lines(hit, "⚠️"))
-    return "\n\n".join(lines)
-
-
-def _hit_lines(hit: Hit, mark: str) -> str:
-    which = f"第 {hit.id} 句" if isinstance(hit.id, int) else "负面语言"
-    return (
-        f"{mark} 「{html.escape(hit.match)}」— {which}「{html.escape(hit.phrase)}」\n"
-        f"为什么：{html.escape(hit.reason)}\n"
-        f"可以这样说：{html.escape(hit.suggestion)}"
-    )
+    return [[(f"{n} 分", callback("rate", ticket_id, n)) for n in range(1, 6)]]
 
 
 class AgentDesk:
@@ -96,7 +52,8 @@ class AgentDesk:
     def __init__(self, store: EngineStore, log: TicketLog, *, staff_ids: frozenset[int],
                  supervisor_ids: frozenset[int], manager_ids: frozenset[int] = frozenset(),
                  admin_ids: frozenset[int] = frozenset(), agent_chat_id: int | None = None,
-                 zone: ZoneInfo = ZoneInfo("Asia/Shanghai")):
+                 zone: ZoneInfo = ZoneInfo("Asia/Shanghai"), reminder_minutes: float = 10,
+                 followup_hours: float = 24):
         self.store = store
         self.log = log
         self.staff_ids = staff_ids
@@ -104,7 +61,9 @@ class AgentDesk:
         self.manager_ids = manager_ids
         self.admin_ids = admin_ids
         self.agent_chat_id = agent_chat_id
-        self.zone = zone
+        self.render = Render(store, zone)
+        self.reminder_minutes = reminder_minutes
+        self.followup_hours = followup_hours
 
     @property
     def texts(self):
@@ -120,53 +79,35 @@ class AgentDesk:
 
     def tickets(self) -> str:
         """/tickets: open tickets, the most urgent deadline first."""
-        tickets = self.log.open_tickets()
-        if not tickets:
-            return "目前没有待处理的工单。"
-        now = self.log.now()
-        lines = [f"<b>待处理工单（{len(tickets)}）</b>，按时限排列："]
-        for t in tickets[:30]:
-            emotion = EMOTION_LABELS.get(t.emotion or "", "平静")
-            who = f"，认领：{t.agent_id}" if t.agent_id else ""
-            severe = " ⚠️严重" if t.severe else ""
-            lines.append(
-                f"· <b>{t.id}</b> {self.deadline_text(t, now)} {emotion}{severe} "
-                f"{html.escape(t.category or '未分类')} {html.escape(t.user_name or '')}"
-                f"（{STATUS_LABELS.get(t.status, t.status)}{who}）"
-            )
-        if len(tickets) > 30:
-            lines.append(f"……还有 {len(tickets) - 30} 张")
-        return "\n".join(lines)
+        return self.render.ticket_list(self.log.open_tickets(), self.log.now())
 
     def check(self, text: str) -> str:
         """/check: what the guard says about a sentence, without sending anything."""
-        result = self.store.engine.guard.check(text)
-        if result.ok and not result.warnings:
-            return "✅ 可以发送：没有发现不该说的话。"
-        head = "⛔ 不能发送：" if not result.ok else "⚠️ 可以发送，但需要确认："
-        return head + "\n\n" + explain_hits(result)
+        return self.render.verdict(self.store.engine.guard.check(text))
 
-    def deadline_text(self, ticket: Ticket, now: datetime) -> str:
-        if not ticket.due_at:
-            return ""
-        due = parse_iso(ticket.due_at)
-        left = int((due - now).total_seconds() // 60)
-        clock = due.astimezone(self.zone).strftime("%H:%M")
-        return f"⏰{clock}（剩 {left} 分钟）" if left >= 0 else f"⏰{clock}（已超时 {-left} 分钟）"
-
-    def promise_text(self, ticket: Ticket) -> str:
-        """The deadline as a customer reads it in a suggestion: 今天 15:30 前."""
-        if not ticket.due_at:
-            return "今天之内"
-        due = parse_iso(ticket.due_at).astimezone(self.zone)
-        today = self.log.now().astimezone(self.zone).date()
-        day = "今天" if due.date() == today else "明天" if due.date() == today + timedelta(days=1) else due.strftime("%m 月 %d 日")
-        return f"{day} {due.strftime('%H:%M')} 前"
+    def may_check(self, user_id: int | None) -> bool:
+        """Staff and admins may use /check."""
+        return self.is_staff(user_id) or (user_id is not None and user_id in self.admin_ids)
 
     # ------------------------------------------------------------------ acting
 
     def _ticket(self, ticket_id: int) -> Ticket | None:
         return self.log.find_ticket(ticket_id)
+
+    def act(self, verb: str, number: int, agent_id: int | None, agent_name: str | None, rest: str = "") -> Action:
+        """One verb of :data:`bot.desk.actions.VERBS` on ticket (or draft) ``number``."""
+        verbs = {
+            "claim": lambda: self.claim(number, agent_id, agent_name),
+            "reply": lambda: self.reply(number, agent_id, agent_name, rest),
+            "suggest": lambda: self.suggest(number, agent_id),
+            "resolve": lambda: self.resolve(number, agent_id, rest),
+            "escalate": lambda: self.escalate(number, agent_id, rest),
+            "send": lambda: self.send_draft(number, agent_id, agent_name),
+            "cancel": lambda: self.cancel_draft(number, agent_id),
+        }
+        if verb not in verbs:
+            return Action(False, "这个按钮已经失效了。")
+        return verbs[verb]()
 
     def claim(self, ticket_id: int, agent_id: int, agent_name: str | None) -> Action:
         """/claim N: the ticket is yours; its status becomes in_progress."""
@@ -178,8 +119,7 @@ class AgentDesk:
         status = "in_progress" if ticket.status == "open" else ticket.status
         ticket = self.log.update_ticket(ticket.id, agent_id=agent_id, status=status)
         self.log.add_event(ticket.id, "claimed", agent_id, {"by": agent_name})
-        return Action(True, f"✋ {html.escape(agent_name or str(agent_id))} 认领了 {ticket.id} 号工单。",
-                      ticket=ticket, card_changed=True)
+        return Action(True, f"✋ {html.escape(agent_name or str(agent_id))} 认领了 {ticket.id} 号工单。", ticket=ticket)
 
     def reply(self, ticket_id: int, agent_id: int, agent_name: str | None, text: str) -> Action:
         """/reply N text (or a reply to the card): the guard decides what reaches the customer."""
@@ -195,15 +135,18 @@ class AgentDesk:
         result = self.store.engine.guard.check(text)
         if not result.ok:
             violations = [v.to_dict() for v in result.violations]
-            self.log.record_agent_message(ticket.id, agent_id, text, "blocked", violations)
-            self.log.add_event(ticket.id, "blocked", agent_id, {"ids": [v.id for v in result.violations]})
-            return Action(False, "⛔ <b>没有发送</b>：草稿里有不该说的话。\n\n" + explain_hits(result), ticket=ticket)
+            with self.log.transaction():
+                self.log.record_agent_message(ticket.id, agent_id, text, "blocked", violations)
+                self.log.add_event(ticket.id, "blocked", agent_id, {"ids": [v.id for v in result.violations]})
+            return Action(False, "⛔ <b>没有发送</b>：草稿里有不该说的话。\n\n" + self.render.hits(result), ticket=ticket)
         if result.warnings:
-            draft = self.log.record_agent_message(ticket.id, agent_id, text, "pending",
-                                                  [w.to_dict() for w in result.warnings])
-            self.log.add_event(ticket.id, "warned", agent_id, {"ids": [w.id for w in result.warnings]})
-            return Action(False, "⚠️ <b>还没有发送</b>：草稿里有负面说法，确认后再发。\n\n" + explain_hits(result),
-                          notice_buttons=[[("仍然发送", f"send:{draft}"), ("取消", f"cancel:{draft}")]], ticket=ticket)
+            with self.log.transaction():
+                draft = self.log.record_agent_message(ticket.id, agent_id, text, "pending",
+                                                      [w.to_dict() for w in result.warnings])
+                self.log.add_event(ticket.id, "warned", agent_id, {"ids": [w.id for w in result.warnings]})
+            return Action(False, "⚠️ <b>还没有发送</b>：草稿里有负面说法，确认后再发。\n\n" + self.render.hits(result),
+                          notice_buttons=[[("仍然发送", callback("send", draft)), ("取消", callback("cancel", draft))]],
+                          ticket=ticket)
         draft = self.log.record_agent_message(ticket.id, agent_id, text, "pending")
         return self._send_draft(draft, agent_id, agent_name)
 
@@ -216,13 +159,13 @@ class AgentDesk:
             return Action(False, f"找不到待处理的 {ticket_id} 号工单。")
         first = next((m for m in self.log.messages(ticket.id, role="customer") if m.text.strip()), None)
         topic = self.store.engine.analyzer.analyze(first.text).topic if first else None
-        suggestions = suggest(self.store.engine, ticket, topic, self.promise_text(ticket))
+        suggestions = suggest(self.store.engine, ticket, topic, self.render.promise(ticket, self.log.now()))
         lines = [f"💡 <b>{ticket.id} 号工单的回复建议</b>（点按钮直接发给客户）："]
         buttons: Buttons = []
         for i, s in enumerate(suggestions, 1):
             draft = self.log.record_agent_message(ticket.id, agent_id, s.text, "suggestion")
             lines.append(f"{i}. [{s.style}] {html.escape(s.text)}")
-            buttons.append([(f"发送第 {i} 条（{s.style}）", f"send:{draft}")])
+            buttons.append([(f"发送第 {i} 条（{s.style}）", callback("send", draft))])
         self.log.add_event(ticket.id, "suggested", agent_id, {"count": len(suggestions)})
         return Action(True, "\n\n".join(lines), notice_buttons=buttons, ticket=ticket)
 
@@ -235,7 +178,13 @@ class AgentDesk:
     def cancel_draft(self, draft_id: int, agent_id: int) -> Action:
         if not self.is_staff(agent_id):
             return self.refuse()
-        self.log.set_message_kind(draft_id, "cancelled")
+        try:
+            draft = self.log.message(draft_id)
+        except KeyError:
+            return Action(False, "找不到这条草稿。")
+        if draft.role != "agent" or draft.state not in ("pending", "suggestion"):
+            return Action(False, "这条草稿已经处理过了。")
+        self.log.set_state(draft_id, "cancelled")
         return Action(True, "已取消，草稿没有发送。")
 
     def _send_draft(self, draft_id: int, agent_id: int, agent_name: str | None) -> Action:
@@ -243,7 +192,7 @@ class AgentDesk:
             draft = self.log.message(draft_id)
         except KeyError:
             return Action(False, "找不到这条草稿。")
-        if draft.role != "agent" or draft.kind not in ("pending", "suggestion"):
+        if draft.role != "agent" or draft.state not in ("pending", "suggestion"):
             return Action(False, "这条草稿已经处理过了。")
         ticket = self.log.ticket(draft.ticket_id)
         if not ticket.is_open:
@@ -253,23 +202,28 @@ class AgentDesk:
             return Action(False, "⛔ 没有发送：按现在的规则，这条草稿里有不该说的话。")
         name = html.escape(agent_name or "客服")
         text = self.texts.agent_reply.format(agent=name, ticket=ticket.id, text=html.escape(draft.text))
-        if len(html_to_text(text)) > MESSAGE_LIMIT:
-            self.log.set_message_kind(draft.id, "cancelled")
-            return Action(False, f"没有发送：回复太长（{len(draft.text)} 字），Telegram 一条消息最多 {MESSAGE_LIMIT} 字，"
+        if not fits_one_message(text):
+            self.log.set_state(draft.id, "cancelled")
+            return Action(False, f"没有发送：回复太长（{len(draft.text)} 字），Telegram 一条消息最多 4096 字，"
                                  "请分成几条发送。")
-        self.log.set_message_kind(draft.id, "reply")
-        changes: dict = {}
         first_response = ticket.first_response_at is None
-        if first_response:
+        with self.log.transaction():
+            self.log.set_state(draft.id, "sent")
+            ticket = self.log.update_ticket(ticket.id, **self._answered(ticket, agent_id))
+            self.log.add_event(ticket.id, "replied", agent_id, {"message_id": draft.id})
+        return Action(True, f"✅ 已发给 {ticket.id} 号工单的客户。", deliveries=[Delivery(ticket.chat_id, text)],
+                      ticket=ticket, first_response=first_response, draft_id=draft.id)
+
+    def _answered(self, ticket: Ticket, agent_id: int) -> dict:
+        """What a delivered reply changes: the first answer's time, 处理中, the agent if none yet."""
+        changes: dict = {}
+        if ticket.first_response_at is None:
             changes["first_response_at"] = iso(self.log.now())
         if ticket.status == "open":
             changes["status"] = "in_progress"
         if ticket.agent_id is None:
             changes["agent_id"] = agent_id
-        ticket = self.log.update_ticket(ticket.id, **changes)
-        self.log.add_event(ticket.id, "replied", agent_id, {"message_id": draft.id})
-        return Action(True, f"✅ 已发给 {ticket.id} 号工单的客户。", deliveries=[Delivery(ticket.chat_id, text)],
-                      ticket=ticket, card_changed=True, first_response=first_response, draft_id=draft.id)
+        return changes
 
     def undelivered(self, sent: Action) -> Action:
         """The reply in ``sent`` never reached the customer (blocked bot, network): undo it.
@@ -278,14 +232,14 @@ class AgentDesk:
         arrive does not count: the deadline still stands.
         """
         draft = self.log.message(sent.draft_id)
-        self.log.set_message_kind(draft.id, "pending")
-        if sent.first_response:
-            self.log.update_ticket(draft.ticket_id, first_response_at=None)
-        self.log.add_event(draft.ticket_id, "undelivered", draft.user_id, {"message_id": draft.id})
+        with self.log.transaction():
+            self.log.set_state(draft.id, "pending")
+            if sent.first_response:
+                self.log.update_ticket(draft.ticket_id, first_response_at=None)
+            self.log.add_event(draft.ticket_id, "undelivered", draft.user_id, {"message_id": draft.id})
         return Action(False, f"⚠️ <b>没有送达客户</b>（{draft.ticket_id} 号工单）：网络出了问题，或者客户屏蔽了机器人。"
                              "草稿已保留，可以重新发送。",
-                      notice_buttons=[[("重新发送", f"send:{draft.id}")]], ticket=self.log.ticket(draft.ticket_id),
-                      card_changed=True)
+                      notice_buttons=[[("重新发送", callback("send", draft.id))]], ticket=self.log.ticket(draft.ticket_id))
 
     def resolve(self, ticket_id: int, agent_id: int, summary: str = "") -> Action:
         """/resolve N [summary]: the three closing sentences, then a 1–5 rating."""
@@ -294,21 +248,24 @@ class AgentDesk:
         ticket = self._ticket(ticket_id)
         if ticket is None or not ticket.is_open:
             return Action(False, f"找不到待处理的 {ticket_id} 号工单。")
-        ticket = self.log.update_ticket(ticket.id, status="resolved", resolved_at=iso(self.log.now()),
-                                        summary=summary or None)
-        self.log.add_event(ticket.id, "resolved", agent_id, {"summary": summary} if summary else None)
+        with self.log.transaction():
+            ticket = self.log.update_ticket(ticket.id, status="resolved", resolved_at=iso(self.log.now()),
+                                            summary=summary or None)
+            self.log.add_event(ticket.id, "resolved", agent_id, {"summary": summary} if summary else None)
         closing = "\n".join(line.format(ticket=ticket.id) for line in self.texts.closing)
         return Action(
             True, f"✅ {ticket.id} 号工单已解决，已向客户致歉致谢并请客户评分。",
             deliveries=[Delivery(ticket.chat_id, closing),
                         Delivery(ticket.chat_id, self.texts.rating_request, rating_buttons(ticket.id))],
-            ticket=ticket, card_changed=True,
+            ticket=ticket, timers=self.followup_timers(ticket),
         )
 
-    def escalate(self, ticket_id: int, actor_id: int | None, reason: str = "", automatic: bool = False) -> Action:
+    def escalate(self, ticket_id: int, actor_id: int | None, reason: str = "", automatic: bool = False,
+                 quote: str | None = None) -> Action:
         """/escalate N [reason], a severe complaint, or a missed deadline: one level up.
 
         Level 1 tells every supervisor privately; level 2 (manager) also tells the managers.
+        ``quote`` is the customer's own words that made the ticket severe.
         """
         if not automatic and not self.is_staff(actor_id):
             return self.refuse()
@@ -316,23 +273,15 @@ class AgentDesk:
         if ticket is None or not ticket.is_open:
             return Action(False, f"找不到待处理的 {ticket_id} 号工单。")
         level = min((ticket.escalation_level or 0) + 1, 2)
-        ticket = self.log.update_ticket(ticket.id, status="escalated", escalation_level=level)
-        self.log.add_event(ticket.id, "escalated", actor_id, {"level": level, "reason": reason or None})
-        emotion = EMOTION_LABELS.get(ticket.emotion or "", "未识别")
-        text = (
-            f"🚨 <b>{ticket.id} 号工单升级到{LEVEL_NAMES[level]}</b>"
-            + (f"：{html.escape(reason)}" if reason else "")
-            + f"\n客户：{html.escape(ticket.user_name or '')}；情绪：{emotion}"
-            f"（{INTENSITY_LABELS.get(ticket.intensity or 0, '')}）"
-            + ("；⚠️ 严重投诉" if ticket.severe else "")
-            + f"\n{self.deadline_text(ticket, self.log.now())}"
-        )
+        with self.log.transaction():
+            ticket = self.log.update_ticket(ticket.id, status="escalated", escalation_level=level)
+            self.log.add_event(ticket.id, "escalated", actor_id, {"level": level, "reason": reason or None})
+        text = self.render.alert(ticket, level, reason, quote, self.log.now())
         recipients = sorted(self.supervisor_ids | (self.manager_ids if level >= 2 else frozenset()))
         deliveries = [Delivery(uid, text) for uid in recipients]
         if self.agent_chat_id is not None:
             deliveries.append(Delivery(self.agent_chat_id, text))
-        return Action(True, f"🚨 {ticket.id} 号工单已升级到{LEVEL_NAMES[level]}。", deliveries=deliveries,
-                      ticket=ticket, card_changed=True)
+        return Action(True, f"🚨 {ticket.id} 号工单已升级到{LEVEL_NAMES[level]}。", deliveries=deliveries, ticket=ticket)
 
     # ------------------------------------------------------------------ customers and time
 
@@ -343,9 +292,10 @@ class AgentDesk:
             return Action(False, self.texts.rating_not_yours)
         if not 1 <= rating <= 5:
             return Action(False, self.texts.rating_not_yours)
-        ticket = self.log.update_ticket(ticket.id, rating=rating)
-        self.log.add_event(ticket.id, "rated", user_id, {"rating": rating})
-        return Action(True, self.texts.rating_thanks.format(rating=rating), ticket=ticket, card_changed=True)
+        with self.log.transaction():
+            ticket = self.log.update_ticket(ticket.id, rating=rating)
+            self.log.add_event(ticket.id, "rated", user_id, {"rating": rating})
+        return Action(True, self.texts.rating_thanks.format(rating=rating), ticket=ticket)
 
     def remind(self, ticket_id: int) -> Action:
         """Before the deadline: remind the agent chat (once, and only if nobody answered yet)."""
@@ -353,7 +303,7 @@ class AgentDesk:
         if ticket is None or not ticket.is_open or ticket.first_response_at or self.log.has_event(ticket.id, "reminded"):
             return Action(False)
         self.log.add_event(ticket.id, "reminded", None)
-        text = f"⏰ <b>{ticket.id} 号工单</b>还没有答复客户，{self.deadline_text(ticket, self.log.now())}。"
+        text = f"⏰ <b>{ticket.id} 号工单</b>还没有答复客户，{self.render.deadline(ticket, self.log.now())}。"
         deliveries = [Delivery(self.agent_chat_id, text)] if self.agent_chat_id is not None else []
         return Action(True, deliveries=deliveries, ticket=ticket)
 
@@ -370,7 +320,33 @@ class AgentDesk:
         ticket = self._ticket(ticket_id)
         if ticket is None or ticket.status != "resolved" or self.log.has_event(ticket.id, "followup"):
             return Action(False)
-        self.log.add_event(ticket.id, "followup", None)
-        ticket = self.log.update_ticket(ticket.id, status="closed")
+        with self.log.transaction():
+            self.log.add_event(ticket.id, "followup", None)
+            ticket = self.log.update_ticket(ticket.id, status="closed")
         return Action(True, deliveries=[Delivery(ticket.chat_id, self.texts.followup.format(ticket=ticket.id))],
-                      ticket=ticket, card_changed=True)
+                      ticket=ticket)
+
+    def fire(self, timer: Timer) -> Action:
+        """A timer's time has come: remind, escalate, or follow up (each checks the log first)."""
+        return {"remind": self.remind, "due": self.overdue, "followup": self.followup}[timer.kind](timer.ticket_id)
+
+    # ------------------------------------------------------------------ timers
+
+    def deadline_timers(self, ticket: Ticket) -> list[Timer]:
+        """The reminder before an unanswered ticket's deadline, and the escalation at it."""
+        if not ticket.is_open or ticket.first_response_at or not ticket.due_at:
+            return []
+        due = parse_iso(ticket.due_at)
+        return [Timer("remind", ticket.id, due - timedelta(minutes=self.reminder_minutes)),
+                Timer("due", ticket.id, due)]
+
+    def followup_timers(self, ticket: Ticket) -> list[Timer]:
+        """The 回访 some hours after a ticket was resolved."""
+        if ticket.status != "resolved" or not ticket.resolved_at:
+            return []
+        return [Timer("followup", ticket.id, parse_iso(ticket.resolved_at) + timedelta(hours=self.followup_hours))]
+
+    def pending_timers(self) -> list[Timer]:
+        """Every timer the log calls for (set again at start-up)."""
+        timers = [t for ticket in self.log.awaiting_first_response() for t in self.deadline_timers(ticket)]
+        return timers + [t for ticket in self.log.awaiting_followup() for t in self.followup_timers(ticket)]

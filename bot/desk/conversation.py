@@ -1,13 +1,16 @@
 """The customer's conversation, after seed 003's 听-同-问-办-议-谢 (no Telegram here).
 
-One customer message flows: log it (before anything else), read it, keep the
-ticket current, and compose the reply. The Telegram handlers and the terminal
-console both drive a :class:`Desk`::
+One customer message flows: log it and what was read in it (one transaction,
+before anything else), keep the ticket current, compose the reply, and decide what
+follows: a severe threat escalates at once, a new deadline sets its timers. The
+Telegram handlers and the terminal console both drive a :class:`Desk` and carry out
+its :class:`Outcome` the same way::
 
-    desk = Desk(store, log, sla_minutes=60)
+    desk = Desk(store, log, agents, sla_minutes=60)
     outcome = desk.receive(Incoming(update_id=1, chat_id=42, user_id=42,
                                     user_name="王女士", text="你们发货太慢了！"))
     outcome.replies[0].text     # empathy + ticket number + deadline + one open question
+    outcome.actions, outcome.timers     # escalation to supervisors; reminder and deadline
     desk.replied(outcome.message_id, outcome.ticket.id, outcome.ticket.chat_id, outcome.replies)
 
 Rules:
@@ -19,18 +22,23 @@ Rules:
 * Later messages get short acknowledgements (a fresh empathy sentence when the
   customer grows more upset). Photos and documents are evidence; stickers, voice
   and the like get a polite request for words.
+* 办: a threat to go to regulators, media or court (seed 002: 严重投诉) escalates the
+  ticket to supervisors at once, quoting the customer's words.
 """
 
 from __future__ import annotations
 
 import html
 import logging
-import re
 from dataclasses import dataclass, field
 
+from bot.desk.actions import Action, Timer
+from bot.desk.agents import AgentDesk
 from bot.engine.analysis import Analysis
+from bot.engine.phrases import EMOTIONS
 from bot.engine.store import EngineStore
-from bot.tickets.log import Message, Reading, Ticket, TicketLog, parse_iso
+from bot.tickets.log import Reading, TicketLog
+from bot.tickets.schema import Message, Ticket, parse_iso
 
 logger = logging.getLogger(__name__)
 
@@ -68,15 +76,17 @@ class Outcome:
     duplicate: bool
     replies: list[Reply] = field(default_factory=list)
     analysis: Analysis | None = None
-    changes: dict = field(default_factory=dict)      # ticket fields this message changed
+    actions: list[Action] = field(default_factory=list)     # carried out after the replies
+    timers: list[Timer] = field(default_factory=list)
 
 
 class Desk:
     """The customer's side of the complaint desk."""
 
-    def __init__(self, store: EngineStore, log: TicketLog, sla_minutes: int = 60):
+    def __init__(self, store: EngineStore, log: TicketLog, agents: AgentDesk, sla_minutes: float = 60):
         self.store = store
         self.log = log
+        self.agents = agents
         self.sla_minutes = sla_minutes
 
     @property
@@ -89,42 +99,54 @@ class Desk:
         """Log, read and answer one customer message (the caller sends the replies).
 
         The message and what the analyser read in it are committed in one transaction,
-        before any reply is composed.
+        before any reply is composed; a reading that fails leaves the message logged, unread.
         """
-        read_now: dict[str, Analysis | None] = {}
+        with self.log.transaction():
+            logged = self.log.record_customer_message(
+                update_id=incoming.update_id, chat_id=incoming.chat_id, user_id=incoming.user_id,
+                user_name=incoming.user_name, text=incoming.text, kind=incoming.kind, file_id=incoming.file_id)
+            if logged.duplicate:
+                return Outcome(logged.ticket, logged.message.id, new_ticket=False, duplicate=True)
+            analysis, changes = self._read(logged.message, logged.ticket)
+        ticket = self.log.ticket(logged.ticket.id)
+        replies = self._replies(logged.message, ticket, analysis, first=logged.new_ticket)
+        return Outcome(ticket, logged.message.id, logged.new_ticket, False, replies, analysis,
+                       *self._consequences(ticket, changes, logged.new_ticket))
 
-        def read(text: str, ticket: Ticket) -> Reading | None:
-            analysis = self._analyze(incoming.kind, text)
-            read_now["analysis"] = analysis
-            return self._reading(analysis, ticket)
+    def _read(self, message: Message, ticket: Ticket) -> tuple[Analysis | None, dict]:
+        """Analyse a logged message and store the reading; never loses the message to a bug."""
+        try:
+            analysis = self._analyze(message.kind, message.text)
+            reading = self._reading(analysis, ticket)
+        except Exception:
+            logger.exception("reading message %s failed; logged unread", message.id)
+            return None, {}
+        changes = self.log.apply_reading(message.id, ticket, reading) if reading is not None else {}
+        return analysis, changes
 
-        logged = self.log.record_customer_message(
-            update_id=incoming.update_id,
-            chat_id=incoming.chat_id,
-            user_id=incoming.user_id,
-            user_name=incoming.user_name,
-            text=incoming.text,
-            kind=incoming.kind,
-            file_id=incoming.file_id,
-            read=read,
-        )
-        if logged.duplicate:
-            return Outcome(logged.ticket, logged.message.id, new_ticket=False, duplicate=True)
-        analysis = read_now.get("analysis")
-        replies = self._replies(logged.message, logged.ticket, analysis, first=logged.new_ticket)
-        return Outcome(logged.ticket, logged.message.id, logged.new_ticket, False, replies, analysis, logged.changes)
+    def _consequences(self, ticket: Ticket, changes: dict, new_ticket: bool) -> tuple[list[Action], list[Timer]]:
+        """What a message sets off besides its reply: deadline timers, an escalation when severe."""
+        timers = self.agents.deadline_timers(ticket) if new_ticket or "due_at" in changes else []
+        actions = []
+        if changes.get("severe"):
+            quote = self.log.severe_message(ticket.id)
+            actions.append(self.agents.escalate(ticket.id, None, "客户提到监管部门、媒体或法律途径（严重投诉）",
+                                                automatic=True, quote=quote.text if quote else None))
+        return actions, timers
 
     def answer_again(self, message: Message) -> Outcome:
         """Compose the answer to a message that was logged but never answered (after a restart)."""
         ticket = self.log.ticket(message.ticket_id)
-        analysis = self._analyze(message.kind, message.text)
+        analysis, changes = None, {}
         if message.emotion is None and ticket.due_at is None:
-            reading = self._reading(analysis, ticket)
-            if reading is not None:
-                ticket = self.log.record_reading(message.id, reading)
+            analysis, changes = self._read(message, ticket)
+            ticket = self.log.ticket(ticket.id)
+        else:
+            analysis = self._analyze(message.kind, message.text)
         earlier = [m for m in self.log.messages(ticket.id, role="customer") if m.id < message.id]
         replies = self._replies(message, ticket, analysis, first=not earlier)
-        return Outcome(ticket, message.id, not earlier, False, replies, analysis)
+        return Outcome(ticket, message.id, not earlier, False, replies, analysis,
+                       *self._consequences(ticket, changes, new_ticket=False))
 
     def replied(self, message_id: int | None, ticket_id: int, chat_id: int, replies: list[Reply]) -> None:
         """Record what was sent; the customer's message counts as answered from now on."""
@@ -190,7 +212,7 @@ class Desk:
             sla_minutes=self.sla_for(analysis.category or ticket.category),
         )
 
-    def sla_for(self, category: str | None) -> int:
+    def sla_for(self, category: str | None) -> float:
         """Minutes to answer: the category's own deadline (改单: 10) or the default."""
         for cat in self.store.engine.phrases.categories.categories:
             if cat.name == category and cat.sla_minutes:
@@ -241,7 +263,7 @@ class Desk:
         """A later message earns a fresh empathy sentence when it is strong or severe,
         and the bot has not just answered with empathy."""
         last = used[-1] if used else ""
-        just_empathised = bool(re.match(r"(anger|anxiety|disappointment|dissatisfaction)\.", last))
+        just_empathised = last.split(".")[0] in EMOTIONS
         return (analysis.intensity >= 2 or analysis.severe) and not just_empathised
 
     def _acknowledgement(self, ticket_id: int, used: list[str]) -> tuple[str, str]:

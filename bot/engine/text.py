@@ -15,8 +15,6 @@ The OpenCC converter is built once per process (:func:`converter`).
 
 from __future__ import annotations
 
-import html
-import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -123,11 +121,3 @@ def clean_for_display(text: str, limit: int = 0) -> str:
     if limit and len(kept) > limit:
         return kept[: limit - 1] + "…"
     return kept
-
-
-_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
-
-
-def html_to_text(text: str) -> str:
-    """Telegram HTML to plain text (tags dropped, entities decoded)."""
-    return html.unescape(_TAG.sub("", text))

@@ -17,13 +17,14 @@ from pathlib import Path
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import Application, ContextTypes
+from telegram.ext import ContextTypes
 
-from bot.engine.store import ReloadOutcome
 from bot.admin.export import export_csv
-from bot.handlers.common import send, services, services_of
-from bot.admin.stats import compute, render_png, render_text
-from bot.tickets.log import iso
+from bot.engine.store import EngineStore, ReloadOutcome
+from bot.handlers.outbox import send
+from bot.tickets.log import TicketLog
+from bot.tickets.reports import Reports
+from bot.tickets.schema import iso
 
 logger = logging.getLogger(__name__)
 
@@ -40,15 +41,6 @@ def describe(outcome: ReloadOutcome) -> str:
     return f"✅ 短语文件已重新加载：\n{changes}"
 
 
-async def _admin_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    svc = services(context)
-    user = update.effective_user
-    if user is not None and user.id in svc.settings.admin_ids:
-        return True
-    await send(context.bot, update.effective_chat.id, svc.desk.texts.not_admin)
-    return False
-
-
 def _days(args: list[str], default: int = 7) -> int:
     try:
         return max(1, min(int(args[0]), 3650)) if args else default
@@ -56,55 +48,56 @@ def _days(args: list[str], default: int = 7) -> int:
         return default
 
 
-async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/reload: re-read PHRASES_DIR; on any error the running set stays."""
-    if not await _admin_only(update, context):
-        return
-    outcome = services(context).desk.store.reload()
-    await send(context.bot, update.effective_chat.id, describe(outcome))
+class AdminHandlers:
+    def __init__(self, store: EngineStore, log: TicketLog, admin_ids: frozenset[int]):
+        self.store = store
+        self.log = log
+        self.admin_ids = admin_ids
 
+    async def _admin_only(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+        user = update.effective_user
+        if user is not None and user.id in self.admin_ids:
+            return True
+        await send(context.bot, update.effective_chat.id, self.store.engine.phrases.texts.not_admin)
+        return False
 
-async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/stats [days]: the complaint hotspot map, as text and a chart."""
-    if not await _admin_only(update, context):
-        return
-    svc = services(context)
-    figures = compute(svc.desk.log, svc.desk.store.engine.analyzer, days=_days(context.args))
-    await send(context.bot, update.effective_chat.id, render_text(figures))
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "stats.png"
-        render_png(figures, path)
-        await context.bot.send_photo(update.effective_chat.id, photo=path.read_bytes(),
-                                     caption=f"近 {figures.days} 天投诉热点")
+    async def reload(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/reload: re-read PHRASES_DIR; on any error the running set stays."""
+        if await self._admin_only(update, context):
+            await send(context.bot, update.effective_chat.id, describe(self.store.reload()))
 
+    async def stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/stats [days]: the complaint hotspot map, as text and a chart."""
+        if not await self._admin_only(update, context):
+            return
+        from bot.admin.stats import compute, render_png, render_text     # matplotlib only when drawn
 
-async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/export [days]: tickets.csv and messages.csv."""
-    if not await _admin_only(update, context):
-        return
-    svc = services(context)
-    days = _days(context.args, default=30)
-    since = iso(svc.desk.log.now() - timedelta(days=days))
-    with tempfile.TemporaryDirectory() as tmp:
-        for path in export_csv(svc.desk.log, Path(tmp), since):
-            await context.bot.send_document(update.effective_chat.id, document=io.BytesIO(path.read_bytes()),
-                                            filename=path.name, caption=f"近 {days} 天：{path.name}")
+        figures = compute(Reports(self.log), self.store.engine, days=_days(context.args), now=self.log.now())
+        await send(context.bot, update.effective_chat.id, render_text(figures))
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "stats.png"
+            render_png(figures, path)
+            await context.bot.send_photo(update.effective_chat.id, photo=path.read_bytes(),
+                                         caption=f"近 {figures.days} 天投诉热点")
 
+    async def export(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/export [days]: tickets.csv and messages.csv."""
+        if not await self._admin_only(update, context):
+            return
+        days = _days(context.args, default=30)
+        since = iso(self.log.now() - timedelta(days=days))
+        with tempfile.TemporaryDirectory() as tmp:
+            for path in export_csv(self.log, Path(tmp), since):
+                await context.bot.send_document(update.effective_chat.id, document=io.BytesIO(path.read_bytes()),
+                                                filename=path.name, caption=f"近 {days} 天：{path.name}")
 
-async def watch_phrases(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """JobQueue: reload edited phrase files by themselves and tell every admin."""
-    await check_phrase_files(context.application)
-
-
-async def check_phrase_files(application: Application) -> None:
-    svc = services_of(application)
-    store = svc.desk.store
-    if not store.changed_on_disk():
-        return
-    outcome = store.reload()
-    text = "📝 检测到短语文件有改动。\n" + describe(outcome)
-    for admin in sorted(svc.settings.admin_ids):
-        try:
-            await send(application.bot, admin, text)
-        except TelegramError as err:
-            logger.warning("could not tell admin %s about the reload: %s", admin, type(err).__name__)
+    async def watch_phrases(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """JobQueue: reload edited phrase files by themselves and tell every admin."""
+        if not self.store.changed_on_disk():
+            return
+        text = "📝 检测到短语文件有改动。\n" + describe(self.store.reload())
+        for admin in sorted(self.admin_ids):
+            try:
+                await send(context.bot, admin, text)
+            except TelegramError as err:
+                logger.warning("could not tell admin %s about the reload: %s", admin, type(err).__name__)

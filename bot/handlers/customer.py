@@ -1,7 +1,8 @@
 """The customer's side over Telegram (private chats).
 
 Every message, whatever it holds, is logged before the bot answers it; the
-conversation rules themselves live in :mod:`bot.desk.conversation`, shared with the console.
+conversation rules themselves live in :mod:`bot.desk.conversation`, shared with the
+console, and :class:`~bot.handlers.outbox.Outbox` carries out what they decide.
 
 Commands: ``/start``, ``/help``, ``/status`` (the customer's own tickets), ``/new``.
 """
@@ -9,14 +10,13 @@ Commands: ``/start``, ``/help``, ``/status`` (the customer's own tickets), ``/ne
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from telegram import Update
-from telegram.error import TelegramError
-from telegram.ext import Application, ContextTypes
+from telegram.ext import ContextTypes
 
-from bot.desk.conversation import Incoming, Outcome
-from bot.handlers import agent, jobs as deadlines
-from bot.handlers.common import send, services, services_of
+from bot.desk.conversation import Desk, Incoming
+from bot.handlers.outbox import Outbox, send
 
 logger = logging.getLogger(__name__)
 
@@ -57,71 +57,42 @@ def incoming_from(update: Update) -> Incoming:
     )
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/start: who the bot is, what to send, how long an answer takes."""
-    user = update.effective_user
-    await send(context.bot, update.effective_chat.id, services(context).desk.greeting(user.first_name if user else None))
+class CustomerHandlers:
+    def __init__(self, desk: Desk, outbox: Outbox, retry_seconds: float = 30):
+        self.desk = desk
+        self.outbox = outbox
+        self.retry_after = timedelta(seconds=retry_seconds)
 
+    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/start: who the bot is, what to send, how long an answer takes."""
+        user = update.effective_user
+        await send(context.bot, update.effective_chat.id, self.desk.greeting(user.first_name if user else None))
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/help: what to send and the commands."""
-    await send(context.bot, update.effective_chat.id, services(context).desk.help())
+    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/help: what to send and the commands."""
+        await send(context.bot, update.effective_chat.id, self.desk.help())
 
+    async def status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/status: the customer's own tickets, never anyone else's."""
+        await send(context.bot, update.effective_chat.id, self.desk.status(update.effective_user.id))
 
-async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/status: the customer's own tickets, never anyone else's."""
-    await send(context.bot, update.effective_chat.id, services(context).desk.status(update.effective_user.id))
+    async def new(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/new: start another ticket once the open one is resolved."""
+        await send(context.bot, update.effective_chat.id, self.desk.new(update.effective_user.id))
 
+    async def message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Any message from a customer: log it, read it, answer it, carry out what follows."""
+        outcome = self.desk.receive(incoming_from(update))
+        if not outcome.duplicate:
+            await self.outbox.answer(outcome, self.desk)
 
-async def new(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/new: start another ticket once the open one is resolved."""
-    await send(context.bot, update.effective_chat.id, services(context).desk.new(update.effective_user.id))
+    async def retry(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """JobQueue, every ``RETRY_SECONDS``: answer what a network error left unanswered."""
+        await self.answer_unanswered(older_than=self.retry_after)
 
-
-async def message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Any message from a customer: log it, read it, answer it, tell the agents."""
-    desk = services(context).desk
-    outcome = desk.receive(incoming_from(update))
-    if outcome.duplicate:
-        return
-    await deliver(context.application, outcome)
-
-
-async def deliver(application: Application, outcome: Outcome) -> None:
-    """Send the replies and record them.
-
-    A network error leaves the message unanswered: the retry job answers it later.
-    A new ticket's card is posted by the cards job (:func:`bot.handlers.agent.cards_job`),
-    so the agent chat's flood limit (20 messages a minute in a group) never delays a
-    customer's answer or the bot's shutdown.
-    """
-    desk = services_of(application).desk
-    ticket = outcome.ticket
-    sent = []
-    for reply in outcome.replies:
-        try:
-            await send(application.bot, ticket.chat_id, reply.text)
-        except TelegramError as err:
-            logger.warning("reply to ticket %s not sent (%s); will retry", ticket.id, type(err).__name__)
-            break
-        sent.append(reply)
-    if len(sent) == len(outcome.replies):
-        desk.replied(outcome.message_id, ticket.id, ticket.chat_id, sent)
-    if outcome.new_ticket or "due_at" in outcome.changes:
-        deadlines.arm(application, ticket)
-    if outcome.changes.get("severe"):
-        # seed 002: a threat to go to regulators, media or court is a 严重投诉 — supervisors now
-        action = services_of(application).agent_desk.escalate(
-            ticket.id, None, "客户提到监管部门、媒体或法律途径（严重投诉）", automatic=True)
-        await agent.perform(application, action, None)
-
-
-async def answer_unanswered(application: Application) -> int:
-    """Answer every logged customer message that never got its answer; returns how many."""
-    desk = services_of(application).desk
-    count = 0
-    for message in desk.log.unanswered():
-        outcome = desk.answer_again(message)
-        await deliver(application, outcome)
-        count += 1
-    return count
+    async def answer_unanswered(self, older_than: timedelta = timedelta(0)) -> int:
+        """Answer logged customer messages that never got their answer; returns how many."""
+        waiting = self.desk.log.unanswered(older_than=older_than)
+        for message in waiting:
+            await self.outbox.answer(self.desk.answer_again(message), self.desk)
+        return len(waiting)

@@ -16,8 +16,7 @@ import logging
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, ExtBot
 
-from bot.handlers.common import services, services_of
-from bot.tickets.log import TicketLog
+from bot.tickets.inbox import Inbox
 
 logger = logging.getLogger(__name__)
 
@@ -25,34 +24,36 @@ logger = logging.getLogger(__name__)
 class InboxBot(ExtBot):
     """An ExtBot whose ``get_updates`` stores each batch before handing it to the updater."""
 
-    def __init__(self, *args, inbox: TicketLog, **kwargs):
+    def __init__(self, *args, inbox: Inbox, admin_ids: frozenset[int] = frozenset(), **kwargs):
         super().__init__(*args, **kwargs)
         self._inbox = inbox
 
     async def get_updates(self, *args, **kwargs) -> tuple[Update, ...]:
         updates = await super().get_updates(*args, **kwargs)
         if updates:
-            self._inbox.store_updates([u.to_dict() for u in updates])
+            self._inbox.store([u.to_dict() for u in updates])
         return updates
 
 
-async def skip_handled(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """First handler group: an update handled before (re-delivered, or replayed) stops here."""
-    log: TicketLog = services(context).desk.log
-    if log.is_handled(update.update_id):
-        logger.info("update %s was handled before; skipped", update.update_id)
-        raise ApplicationHandlerStop
+class InboxGate:
+    """The first and last handler groups, and the start-up replay, over the inbox table."""
 
+    def __init__(self, inbox: Inbox):
+        self.inbox = inbox
 
-async def mark_handled(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Last handler group: the update is done."""
-    services(context).desk.log.mark_handled(update.update_id)
+    async def skip_handled(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """First handler group: an update handled before (re-delivered, or replayed) stops here."""
+        if self.inbox.is_handled(update.update_id):
+            logger.info("update %s was handled before; skipped", update.update_id)
+            raise ApplicationHandlerStop
 
+    async def mark_handled(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Last handler group: the update is done."""
+        self.inbox.mark_handled(update.update_id)
 
-async def replay_unhandled(application: Application) -> int:
-    """Queue the updates a crash left unhandled; returns how many."""
-    log: TicketLog = services_of(application).desk.log
-    payloads = log.unhandled_updates()
-    for payload in payloads:
-        await application.update_queue.put(Update.de_json(payload, application.bot))
-    return len(payloads)
+    async def replay_unhandled(self, application: Application) -> int:
+        """Queue the updates a crash left unhandled; returns how many."""
+        payloads = self.inbox.unhandled()
+        for payload in payloads:
+            await application.update_queue.put(Update.de_json(payload, application.bot))
+        return len(payloads)

@@ -1,0 +1,107 @@
+"""Carrying out what the desk decided: sending messages, setting timers, undoing what failed.
+
+Sending never raises for a chat that is gone (blocked bot, chat not found) and falls
+back to plain text when Telegram refuses the HTML; network errors propagate to the
+caller, who leaves the customer's message unanswered for the retry job::
+
+    outbox = Outbox(bot, agents, timers)
+    await outbox.perform(action, notice_chat=agent_chat)     # deliveries, notice, timers
+    await outbox.answer(outcome, desk)                       # a customer message's outcome
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+
+from bot.desk.actions import Action, Buttons
+from bot.desk.agents import AgentDesk
+from bot.desk.conversation import Desk, Outcome
+from bot.desk.render import html_to_text
+from bot.handlers.jobs import Timers
+
+logger = logging.getLogger(__name__)
+
+
+def keyboard(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in row]
+                                 for row in buttons])
+
+
+async def send(bot: Bot, chat_id: int, text: str, buttons: Buttons | None = None) -> Message | None:
+    """Send HTML; on a markup error send it as plain text. Returns None when the chat is gone."""
+    markup = keyboard(buttons)
+    try:
+        return await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    except BadRequest as err:
+        reason = str(err).lower()
+        if "parse entities" in reason or "can't parse" in reason:
+            logger.warning("markup refused by Telegram, sending plain text: %s", err)
+            return await bot.send_message(chat_id, html_to_text(text), parse_mode=None, reply_markup=markup)
+        if "chat not found" in reason:
+            logger.info("chat %s not found; nothing sent", chat_id)
+            return None
+        raise
+    except Forbidden:
+        logger.info("chat %s blocked the bot; nothing sent", chat_id)
+        return None
+
+
+class Outbox:
+    def __init__(self, bot: Bot, agents: AgentDesk, timers: Timers):
+        self.bot = bot
+        self.agents = agents
+        self.timers = timers
+
+    async def perform(self, action: Action, notice_chat: int | None) -> Action:
+        """Deliver the messages first, then tell the one who acted what really happened.
+
+        When a reply does not reach the customer, the agents' desk undoes it
+        (:meth:`~bot.desk.agents.AgentDesk.undelivered`) and the agent gets a button to send
+        it again. Returns the action as it finally stands.
+        """
+        failed = 0
+        for delivery in action.deliveries:
+            try:
+                sent = await send(self.bot, delivery.chat_id, delivery.text, delivery.buttons)
+            except TelegramError as err:
+                logger.warning("delivery to %s failed: %s", delivery.chat_id, type(err).__name__)
+                sent = None
+            failed += sent is None
+        if action.draft_id is not None and failed:
+            action = self.agents.undelivered(action)
+        elif failed:
+            action = replace(action, notice=(action.notice + "\n" if action.notice else "")
+                             + f"⚠️ 有 {failed} 条消息没有送达（网络问题，或对方屏蔽了机器人）。")
+        if action.notice and notice_chat is not None:
+            await send(self.bot, notice_chat, action.notice, action.notice_buttons)
+        self.timers.set(action.timers)
+        return action
+
+    async def answer(self, outcome: Outcome, desk: Desk) -> None:
+        """Send a customer message's replies and record them, then carry out what follows.
+
+        A network error leaves the message unanswered: the retry job answers it later.
+        The ticket's card is posted by the card job, so the agent chat's flood limit never
+        delays a customer's answer.
+        """
+        ticket = outcome.ticket
+        sent = []
+        for reply in outcome.replies:
+            try:
+                await send(self.bot, ticket.chat_id, reply.text)
+            except TelegramError as err:
+                logger.warning("reply to ticket %s not sent (%s); will retry", ticket.id, type(err).__name__)
+                break
+            sent.append(reply)
+        if len(sent) == len(outcome.replies):
+            desk.replied(outcome.message_id, ticket.id, ticket.chat_id, sent)
+        self.timers.set(outcome.timers)
+        for action in outcome.actions:
+            await self.perform(action, None)
