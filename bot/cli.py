@@ -11,6 +11,7 @@ Commands::
     complaint-bot phrases init DIR        copy the shipped phrase files to DIR for editing
     complaint-bot stats [--days N] [--png FILE]
     complaint-bot export --format csv|json [--since DATE] [--out DIR]
+    complaint-bot inbox --failed | --replay   updates that could not be read; hand them back
 
 ``--jsonl`` reads standard input and writes exactly one JSON object per input
 line, whatever the line holds (empty, huge, control characters, bad UTF-8).
@@ -177,6 +178,30 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_inbox(args: argparse.Namespace, settings: Settings) -> int:
+    """Updates the bot kept aside because they could not be read (poison updates)."""
+    from bot.tickets.inbox import Inbox
+    from bot.tickets.log import TicketLog
+
+    log = TicketLog(settings.database_path)
+    inbox = Inbox(log)
+    try:
+        if args.replay:
+            n = inbox.replay_failed()
+            print(f"{n} update(s) handed back: the bot reads them again at its next start "
+                  "(one that still cannot be read is kept aside again)")
+            return 0
+        failed = inbox.failed()
+        for row in failed:
+            print(f"{row['update_id']}\t{row['received_at']}\t{row['error']}")
+            if args.payload:
+                print(f"\t{row['payload']}")
+        print(f"{len(failed)} update(s) kept aside" + (": complaint-bot inbox --replay after an upgrade" if failed else ""))
+        return 0
+    finally:
+        log.close()
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.telegram_bot_token:
         print(
@@ -236,6 +261,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", help="only tickets created on or after this date (ISO, e.g. 2026-11-01)")
     p.add_argument("--out", type=Path, default=Path("exports"), help="folder for the CSV files")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("inbox", help="updates kept aside because they could not be read")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--failed", action="store_true", help="list them: update id, when, why")
+    what.add_argument("--replay", action="store_true", help="hand them back; the bot reads them at its next start")
+    p.add_argument("--payload", action="store_true", help="with --failed: print each raw update too")
+    p.set_defaults(func=cmd_inbox)
     return parser
 
 
