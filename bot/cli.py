@@ -4,6 +4,7 @@ Commands::
 
     complaint-bot run                     the Telegram bot (long polling)
     complaint-bot console                 the same conversation in a terminal
+    complaint-bot doctor                  check the set-up (token, agents' group, ids, database, phrases, webhook)
     complaint-bot analyze TEXT | --jsonl  read a customer's message
     complaint-bot check TEXT | --jsonl    check an agent's draft against the guard
     complaint-bot phrases check           validate PHRASES_DIR
@@ -216,6 +217,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return run(settings)
 
 
+def cmd_doctor(args: argparse.Namespace, settings: Settings | None) -> int:
+    from bot.handlers.doctor import run as run_doctor   # reads the settings itself: a bad one is a finding
+
+    return run_doctor()
+
+
 def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     from bot.console import run_console
 
@@ -228,6 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("run", help="run the Telegram bot").set_defaults(func=cmd_run)
     sub.add_parser("console", help="chat with the bot in this terminal").set_defaults(func=cmd_console)
+    sub.add_parser("doctor", help="check the set-up: token, agents' group, ids, database, phrases, webhook"
+                   ).set_defaults(func=cmd_doctor, own_settings=True)
     for name, func, what in (
         ("analyze", cmd_analyze, "read a customer's message"),
         ("check", cmd_check, "check an agent's draft"),
@@ -273,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "own_settings", False):
+        return args.func(args, None)
     try:
         settings = Settings()
     except Exception as err:  # a malformed .env must read as a message, not a traceback

@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     retry_seconds: float = Field(default=30, gt=0)   # unanswered messages are retried this often
     card_seconds: float = Field(default=3, gt=0)     # missing ticket cards are posted this often
     watch_seconds: float = Field(default=10, gt=0)   # edited phrase files are noticed this often
+    # Webhook mode (instead of long polling) when WEBHOOK_URL is set: Telegram posts updates to
+    # WEBHOOK_URL with WEBHOOK_SECRET in a header (required; requests without it get 403), and
+    # the bot listens on WEBHOOK_LISTEN:WEBHOOK_PORT (behind a TLS proxy, or Telegram's ports).
+    webhook_url: str = ""
+    webhook_secret: str = Field(default="", repr=False, pattern=r"^[A-Za-z0-9_-]{0,256}$")
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
 
     @field_validator("agent_ids", "supervisor_ids", "admin_ids", "manager_ids", mode="before")
     @classmethod
@@ -85,6 +92,11 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def mode(self) -> str:
+        """``webhook`` when WEBHOOK_URL is set, else ``polling``."""
+        return "webhook" if self.webhook_url.strip() else "polling"
 
     @property
     def staff_ids(self) -> frozenset[int]:

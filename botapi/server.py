@@ -40,6 +40,10 @@ UPLOAD_LIMIT = 50 * 1024 * 1024      # Telegram's limit for a file a bot sends
 INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "from_chat_id", "user_id"}
 
 
+class _Refused(Exception):
+    """A method handler's "Bad Request: …" answer."""
+
+
 @dataclass
 class Request:
     method: str
@@ -67,6 +71,11 @@ class FakeTelegram:
         self.outages = 0
         self.dropped = 0                      # requests that reached the server during an outage
         self.go_down_after: tuple[str, float, str] | None = None
+        # what getChatMember/getChat/getWebhookInfo answer (complaint-bot doctor, webhook mode)
+        self.memberships: dict[int, str] = {}   # the bot's status per chat; unlisted: "member"
+        self.unknown_chats: set[int] = set()    # "Bad Request: chat not found"
+        self.muted_chats: set[int] = set()      # members may not send messages there
+        self.webhook: dict[str, Any] = {"url": ""}   # setWebhook/deleteWebhook change it
         self._server = self._listen(0)
         self._port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -398,7 +407,11 @@ class FakeTelegram:
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
-        request.result = handler(params)
+        try:
+            request.result = handler(params)
+        except _Refused as refused:
+            request.failed = True
+            return 400, {"ok": False, "error_code": 400, "description": str(refused)}
         return 200, {"ok": True, "result": request.result}
 
     def _get_updates(self, params: dict[str, Any]) -> list[dict] | None:
@@ -424,10 +437,53 @@ class FakeTelegram:
         return BOT_USER
 
     def _m_deleteWebhook(self, params):
+        self.webhook = {"url": ""}
+        return True
+
+    def _m_setWebhook(self, params):
+        self.webhook = {"url": params.get("url", ""), "secret_token": params.get("secret_token")}
         return True
 
     def _m_getWebhookInfo(self, params):
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+        info = {k: v for k, v in self.webhook.items() if k != "secret_token"}
+        return {"has_custom_certificate": False, "pending_update_count": 0, **info}
+
+    def _chat_id(self, params) -> int | None:
+        try:
+            chat_id = int(params.get("chat_id"))
+        except (TypeError, ValueError):
+            return None
+        return None if chat_id in self.unknown_chats else chat_id
+
+    def _m_getChat(self, params):
+        chat_id = self._chat_id(params)
+        if chat_id is None:
+            raise _Refused("Bad Request: chat not found")
+        return {"id": chat_id, "type": "supergroup" if chat_id < 0 else "private", "title": "客服组",
+                "accent_color_id": 0, "max_reaction_count": 11,
+                "permissions": {"can_send_messages": chat_id not in self.muted_chats}}
+
+    def _m_getChatMember(self, params):
+        chat_id = self._chat_id(params)
+        if chat_id is None:
+            raise _Refused("Bad Request: chat not found")
+        status = self.memberships.get(chat_id, "member")
+        member: dict[str, Any] = {"status": status, "user": BOT_USER}
+        if status == "restricted":
+            member.update(is_member=True, can_send_messages=False, until_date=0, **{
+                k: False for k in ("can_send_audios", "can_send_documents", "can_send_photos", "can_send_videos",
+                                   "can_send_video_notes", "can_send_voice_notes", "can_send_polls",
+                                   "can_send_other_messages", "can_add_web_page_previews", "can_change_info",
+                                   "can_invite_users", "can_pin_messages", "can_manage_topics", "can_edit_tag",
+                                   "can_react_to_messages")})
+        elif status == "kicked":
+            member["until_date"] = 0
+        elif status == "administrator":
+            member.update({k: True for k in ("can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
+                                             "can_manage_video_chats", "can_restrict_members", "can_promote_members",
+                                             "can_change_info", "can_invite_users", "can_post_stories",
+                                             "can_edit_stories", "can_delete_stories")})
+        return member
 
     def _m_setMyCommands(self, params):
         return True
