@@ -5,6 +5,7 @@ Commands::
     complaint-bot run                     the Telegram bot (long polling)
     complaint-bot console                 the same conversation in a terminal
     complaint-bot doctor                  check the set-up (token, agents' group, ids, database, phrases, webhook)
+    complaint-bot health [--max-age S]    exit 0 while the running bot's heartbeat is fresh (container healthcheck)
     complaint-bot analyze TEXT | --jsonl  read a customer's message
     complaint-bot check TEXT | --jsonl    check an agent's draft against the guard
     complaint-bot phrases check           validate PHRASES_DIR
@@ -223,6 +224,22 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings | None) -> int:
     return run_doctor()
 
 
+def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
+    import time
+
+    path = settings.heartbeat_path
+    try:
+        age = time.time() - path.stat().st_mtime
+    except OSError:
+        print(f"unhealthy: no heartbeat at {path} (is complaint-bot run running?)", file=sys.stderr)
+        return 1
+    if age > args.max_age:
+        print(f"unhealthy: the last heartbeat was {age:.0f} s ago ({path})", file=sys.stderr)
+        return 1
+    print(f"ok: heartbeat {age:.0f} s ago")
+    return 0
+
+
 def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     from bot.console import run_console
 
@@ -237,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("console", help="chat with the bot in this terminal").set_defaults(func=cmd_console)
     sub.add_parser("doctor", help="check the set-up: token, agents' group, ids, database, phrases, webhook"
                    ).set_defaults(func=cmd_doctor, own_settings=True)
+    p = sub.add_parser("health", help="exit 0 while the running bot's heartbeat is fresh (container healthcheck)")
+    p.add_argument("--max-age", type=float, default=90, help="seconds since the last heartbeat (default 90)")
+    p.set_defaults(func=cmd_health)
     for name, func, what in (
         ("analyze", cmd_analyze, "read a customer's message"),
         ("check", cmd_check, "check an agent's draft"),

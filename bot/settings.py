@@ -99,6 +99,11 @@ class Settings(BaseSettings):
         return "webhook" if self.webhook_url.strip() else "polling"
 
     @property
+    def heartbeat_path(self) -> Path:
+        """Touched by the running bot every 30 s, beside the ticket log; ``complaint-bot health`` reads its age."""
+        return self.database_path.with_name(self.database_path.name + ".alive")
+
+    @property
     def staff_ids(self) -> frozenset[int]:
         """Agents and supervisors: everyone who may act on tickets."""
         return self.agent_ids | self.supervisor_ids
