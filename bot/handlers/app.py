@@ -93,28 +93,7 @@ def build_application(services: Services) -> Application:
                 pass
 
     application.post_init = on_startup
-    private = filters.ChatType.PRIVATE
-    handlers = [
-        TypeHandler(Update, inbox.skip_handled), TypeHandler(Update, inbox.mark_handled),
-        CommandHandler("start", customer.start, filters=private),
-        CommandHandler("help", customer.help, filters=private),
-        CommandHandler("status", customer.status, filters=private),
-        CommandHandler("new", customer.new, filters=private),
-        MessageHandler(private & ~filters.COMMAND & (filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE),
-                       customer.message),
-        CommandHandler("tickets", agent.tickets), CommandHandler("check", agent.check),
-        CommandHandler(list(COMMAND_VERBS), agent.command),
-        CommandHandler("reload", admin.reload), CommandHandler("stats", admin.stats),
-        CommandHandler("export", admin.export),
-        CallbackQueryHandler(agent.button),
-    ]
-    if settings.agent_chat_id is not None:
-        handlers.append(MessageHandler(
-            filters.Chat(settings.agent_chat_id) & filters.REPLY & filters.TEXT & ~filters.COMMAND,
-            agent.reply_to_card))
-    application.add_handler(handlers[0], group=-1)
-    application.add_handler(handlers[1], group=99)
-    application.add_handlers(handlers[2:])
+    add_handlers(application, settings.agent_chat_id, inbox, customer, agent, admin)
     application.add_error_handler(on_error)
     jobs = application.job_queue
     jobs.run_repeating(customer.retry, interval=settings.retry_seconds, first=settings.retry_seconds, name="retry")
@@ -122,6 +101,32 @@ def build_application(services: Services) -> Application:
     jobs.run_repeating(admin.watch_phrases, interval=settings.watch_seconds, first=settings.watch_seconds,
                        name="watch-phrases")
     return application
+
+
+def add_handlers(application: Application, agent_chat_id: int | None, inbox: InboxGate,
+                 customer: CustomerHandlers, agent: AgentHandlers, admin: AdminHandlers) -> None:
+    """Every command, message and button, in one table; the inbox gate runs first and last."""
+    private = filters.ChatType.PRIVATE
+    application.add_handler(TypeHandler(Update, inbox.skip_handled), group=-1)
+    application.add_handler(TypeHandler(Update, inbox.mark_handled), group=99)
+    application.add_handlers([
+        CommandHandler("start", customer.start, filters=private),
+        CommandHandler("help", customer.help, filters=private),
+        CommandHandler("status", customer.status, filters=private),
+        CommandHandler("new", customer.new, filters=private),
+        MessageHandler(private & ~filters.COMMAND & (filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE),
+                       customer.message),
+        CommandHandler("tickets", agent.tickets),
+        CommandHandler("check", agent.check),
+        CommandHandler(list(COMMAND_VERBS), agent.command),
+        CommandHandler("reload", admin.reload),
+        CommandHandler("stats", admin.stats),
+        CommandHandler("export", admin.export),
+        CallbackQueryHandler(agent.button),
+    ])
+    if agent_chat_id is not None:
+        application.add_handler(MessageHandler(
+            filters.Chat(agent_chat_id) & filters.REPLY & filters.TEXT & ~filters.COMMAND, agent.reply_to_card))
 
 
 def report_error(err: BaseException | None) -> bool:
