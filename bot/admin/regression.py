@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import Field
 
 from bot.engine.store import Engine
-from bot.engine.phrases import MODELS, PhraseFileError, Text, load_file, Strict
+from bot.engine.phrases import MODELS, EmotionName, PhraseFileError, Text, load_file, Strict
 
 FILE = "regression.yaml"
 
@@ -26,7 +26,7 @@ FILE = "regression.yaml"
 class CustomerCase(Strict):
     text: Text
     negative: bool
-    emotion: Literal["anger", "anxiety", "disappointment", "dissatisfaction"] | None = None
+    emotion: EmotionName | None = None
     severe: bool = False
 
 

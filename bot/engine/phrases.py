@@ -21,14 +21,16 @@ import re
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-EMOTIONS = ("anger", "anxiety", "disappointment", "dissatisfaction")
+# The four emotions of the product contract: the one place they are spelled.
+EmotionName = Literal["anger", "anxiety", "disappointment", "dissatisfaction"]
+EMOTIONS: tuple[str, ...] = get_args(EmotionName)
 LEVELS = ("mild", "strong")
 FILES = ("forbidden.yaml", "emotions.yaml", "empathy.yaml", "categories.yaml", "texts.yaml", "suggestions.yaml")
 SUGGESTION_SLOTS = frozenset({"fact", "feeling", "explain", "focus", "option", "deadline"})
@@ -116,7 +118,7 @@ class Cue(Strict):
     """A construction that marks a complaint in any domain (关不严, 被取消, 少送了)."""
 
     pattern: Regex
-    emotion: Literal["anger", "anxiety", "disappointment", "dissatisfaction"]
+    emotion: EmotionName
     weight: float = Field(gt=0)
     description: str = ""
     # only colours a message something else already made a complaint (明天 alone is no complaint)
@@ -152,7 +154,7 @@ class ReviewModelSettings(Strict):
 
     enabled: bool = True
     min_log_odds: float = 0.0
-    emotion: Literal["anger", "anxiety", "disappointment", "dissatisfaction"] = "dissatisfaction"
+    emotion: EmotionName = "dissatisfaction"
     questions: list[Regex] = Field(default_factory=list)
 
 
@@ -160,7 +162,7 @@ class Thresholds(Strict):
     negative: float = Field(default=1.0, gt=0)
     strong: float = Field(default=3.0, gt=0)
     # the score at which each emotion reads as strong (intensity 2); unset ones use ``strong``
-    strong_by_emotion: dict[Literal["anger", "anxiety", "disappointment", "dissatisfaction"], float] = Field(
+    strong_by_emotion: dict[EmotionName, float] = Field(
         default_factory=dict)
 
 
@@ -173,7 +175,7 @@ class EmotionsFile(Strict):
     name: str = ""
     description: str = ""
     source: str = ""
-    emotions: dict[Literal["anger", "anxiety", "disappointment", "dissatisfaction"], Emotion]
+    emotions: dict[EmotionName, Emotion]
     positive: Weights = Field(default_factory=dict)
     negators: list[Text] = Field(min_length=1)
     degree: Weights = Field(default_factory=dict)
@@ -198,7 +200,7 @@ class EmpathyFile(Strict):
     name: str = ""
     description: str = ""
     source: str = ""
-    templates: dict[Literal["anger", "anxiety", "disappointment", "dissatisfaction"], EmpathyLevels]
+    templates: dict[EmotionName, EmpathyLevels]
 
 
 # ---------------------------------------------------------------- categories.yaml
