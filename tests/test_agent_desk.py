@@ -29,7 +29,7 @@ def test_a_blocked_draft_never_reaches_the_customer(desk, agent_desk, draft):
     action = agent_desk.reply(ticket.id, AGENT, "小李", draft)
     assert not action.ok and action.deliveries == []
     assert "为什么" in action.notice and "可以这样说" in action.notice
-    row = list(desk.log.db.query("select * from messages where role = 'agent'"))[-1]
+    row = list(desk.log.db.query("select * from messages where role = 'agent' order by id"))[0]
     assert row["blocked"] == 1 and {4, 8} & {v["id"] for v in json.loads(row["violations"])}
     assert desk.log.ticket(ticket.id).first_response_at is None
     assert desk.log.has_event(ticket.id, "blocked")
@@ -180,3 +180,26 @@ def test_an_undelivered_reply_goes_back_to_pending_and_the_deadline_still_stands
     assert desk.log.ticket(ticket.id).first_response_at is None and desk.log.has_event(ticket.id, "undelivered")
     again = agent_desk.send_draft(sent.draft_id, AGENT, "小李")      # the resend button works
     assert again.ok and again.deliveries
+
+
+def test_a_blocked_draft_comes_back_rewritten_and_the_rewrite_is_one_tap_away(desk, agent_desk):
+    ticket = complain(desk)
+    action = agent_desk.reply(ticket.id, AGENT, "小李", "这是公司的规定，您再等等吧")
+    assert not action.ok and "可以改成" in action.notice
+    (label, data), = [b for row in action.notice_buttons for b in row]
+    rewritten = desk.log.message(int(data.split(":")[1]))
+    assert label == "发送改写" and rewritten.state == "suggestion"
+    assert agent_desk.store.engine.guard.check(rewritten.text).decision == "pass"
+    sent = agent_desk.send_draft(rewritten.id, AGENT, "小李")
+    assert sent.ok and sent.deliveries[0].chat_id == ticket.chat_id
+
+
+def test_sending_a_confirm_tier_draft_is_logged_as_an_override(desk, agent_desk):
+    ticket = complain(desk)
+    action = agent_desk.reply(ticket.id, AGENT, "小李", "这个我不知道，我帮您问问")
+    if action.ok:
+        pytest.skip("the guard no longer sends this draft to confirm")
+    send = [data for row in action.notice_buttons for label, data in row if label == "仍然发送"][0]
+    assert agent_desk.send_draft(int(send.split(":")[1]), AGENT, "小李").ok
+    overrides = [e for e in desk.log.events(ticket.id) if e["kind"] == "override"]
+    assert len(overrides) == 1 and json.loads(overrides[0]["detail"])["ids"]

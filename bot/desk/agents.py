@@ -20,6 +20,7 @@ with seed 000's three sentences, a 1–5 rating and a follow-up (回访, seed 00
 from __future__ import annotations
 
 import html
+import json
 import logging
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -27,6 +28,7 @@ from zoneinfo import ZoneInfo
 from bot.desk.actions import Action, Buttons, Delivery, Timer, callback
 from bot.desk.render import STATUS_LABELS, LEVEL_NAMES, Render, fits_one_message
 from bot.desk.suggestions import suggest
+from bot.engine.guard import CheckResult
 from bot.engine.store import EngineStore
 from bot.tickets.log import TicketLog
 from bot.tickets.schema import OPEN_STATUSES, Ticket, iso, parse_iso
@@ -133,22 +135,41 @@ class AgentDesk:
         if not text.strip():
             return Action(False, "回复内容是空的。用法：/reply 工单号 回复内容")
         result = self.store.engine.guard.check(text)
-        if not result.ok:
-            violations = [v.to_dict() for v in result.violations]
-            with self.log.transaction():
-                self.log.record_agent_message(ticket.id, agent_id, text, "blocked", violations)
-                self.log.add_event(ticket.id, "blocked", agent_id, {"ids": [v.id for v in result.violations]})
-            return Action(False, "⛔ <b>没有发送</b>：草稿里有不该说的话。\n\n" + self.render.hits(result), ticket=ticket)
-        if result.warnings:
-            with self.log.transaction():
-                draft = self.log.record_agent_message(ticket.id, agent_id, text, "pending",
-                                                      [w.to_dict() for w in result.warnings])
-                self.log.add_event(ticket.id, "warned", agent_id, {"ids": [w.id for w in result.warnings]})
-            return Action(False, "⚠️ <b>还没有发送</b>：草稿里有负面说法，确认后再发。\n\n" + self.render.hits(result),
-                          notice_buttons=[[("仍然发送", callback("send", draft)), ("取消", callback("cancel", draft))]],
-                          ticket=ticket)
+        if result.decision == "block":
+            return self._blocked(ticket, agent_id, text, result)
+        if result.decision == "confirm":
+            return self._to_confirm(ticket, agent_id, text, result)
         draft = self.log.record_agent_message(ticket.id, agent_id, text, "pending")
         return self._send_draft(draft, agent_id, agent_name)
+
+    def _blocked(self, ticket: Ticket, agent_id: int, text: str, result: CheckResult) -> Action:
+        """A block-tier draft is logged and explained; a rewrite the guard passes is one tap away."""
+        with self.log.transaction():
+            self.log.record_agent_message(ticket.id, agent_id, text, "blocked", [v.to_dict() for v in result.violations])
+            self.log.add_event(ticket.id, "blocked", agent_id, {"ids": [v.id for v in result.violations]})
+            offer = self._rewrite_offer(ticket, agent_id, text)
+        notice = "⛔ <b>没有发送</b>：草稿里有不该说的话。\n\n" + self.render.hits(result)
+        return Action(False, notice + offer[0], notice_buttons=offer[1], ticket=ticket)
+
+    def _to_confirm(self, ticket: Ticket, agent_id: int, text: str, result: CheckResult) -> Action:
+        """A confirm-tier draft waits for the agent's 仍然发送 (logged as an override)."""
+        with self.log.transaction():
+            draft = self.log.record_agent_message(ticket.id, agent_id, text, "pending",
+                                                  [w.to_dict() for w in result.warnings])
+            self.log.add_event(ticket.id, "warned", agent_id, {"ids": [w.id for w in result.warnings]})
+            offer = self._rewrite_offer(ticket, agent_id, text)
+        buttons = [[("仍然发送", callback("send", draft)), ("取消", callback("cancel", draft))]] + (offer[1] or [])
+        notice = ("⚠️ <b>还没有发送</b>：这句话可能让客户不舒服，请确认后再发。\n\n" + self.render.hits(result)
+                  + offer[0])
+        return Action(False, notice, notice_buttons=buttons, ticket=ticket)
+
+    def _rewrite_offer(self, ticket: Ticket, agent_id: int, text: str) -> tuple[str, Buttons | None]:
+        """The guard's rewrite of a draft, kept as a suggestion with a send button (only if it passes)."""
+        rewritten = self.store.engine.guard.rewrite(text)
+        if not rewritten or self.store.engine.guard.check(rewritten).decision != "pass":
+            return "", None
+        draft = self.log.record_agent_message(ticket.id, agent_id, rewritten, "suggestion")
+        return f"\n\n✏️ 可以改成：{html.escape(rewritten)}", [[("发送改写", callback("send", draft))]]
 
     def suggest(self, ticket_id: int, agent_id: int) -> Action:
         """/suggest N: two or three ready replies (FEEL, 3F), each one tap from the customer."""
@@ -210,6 +231,9 @@ class AgentDesk:
         with self.log.transaction():
             self.log.set_state(draft.id, "sent")
             ticket = self.log.update_ticket(ticket.id, **self._answered(ticket, agent_id))
+            if draft.state == "pending" and draft.violations:      # the agent confirmed a confirm-tier draft
+                warned = [w["id"] for w in json.loads(draft.violations)]
+                self.log.add_event(ticket.id, "override", agent_id, {"message_id": draft.id, "ids": warned})
             self.log.add_event(ticket.id, "replied", agent_id, {"message_id": draft.id})
         return Action(True, f"✅ 已发给 {ticket.id} 号工单的客户。", deliveries=[Delivery(ticket.chat_id, text)],
                       ticket=ticket, first_response=first_response, draft_id=draft.id)

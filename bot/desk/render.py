@@ -140,15 +140,14 @@ class Render:
 
     def verdict(self, result: CheckResult) -> str:
         """/check: the guard's decision on a sentence, explained."""
-        if result.ok and not result.warnings:
+        if result.decision == "pass":
             return "✅ 可以发送：没有发现不该说的话。"
-        head = "⛔ 不能发送：" if not result.ok else "⚠️ 可以发送，但需要确认："
+        head = "⛔ 不能发送：" if result.decision == "block" else "⚠️ 可以发送，但需要确认（点「仍然发送」）："
         return head + "\n\n" + self.hits(result)
 
 
 def _hit(hit: Hit, mark: str) -> str:
     which = f"第 {hit.id} 句" if isinstance(hit.id, int) else "负面语言"
-    why = getattr(hit, "why", "") or ""
     return (f"{mark} 「{html.escape(hit.match)}」— {which}「{html.escape(hit.phrase)}」\n"
-            + (f"规则：{html.escape(why)}\n" if why else "")
+            + (f"判断依据：{html.escape(hit.why)}\n" if hit.why else "")
             + f"为什么：{html.escape(hit.reason)}\n可以这样说：{html.escape(hit.suggestion)}")

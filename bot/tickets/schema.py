@@ -140,3 +140,4 @@ class Message(_Row):
     template: str | None
     state: str | None = None
     triggers: str | None = None
+    violations: str | None = None
