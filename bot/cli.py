@@ -10,6 +10,8 @@ Commands::
     complaint-bot check TEXT | --jsonl    check an agent's draft against the guard
     complaint-bot phrases check           validate PHRASES_DIR
     complaint-bot phrases test            run PHRASES_DIR/regression.yaml against the phrase files
+    complaint-bot phrases review [--days N]   blocked drafts and overridden warnings, by sentence
+    complaint-bot phrases accept ID --ok | --blocked N   add a reviewed draft to regression.yaml
     complaint-bot phrases init DIR        copy the shipped phrase files to DIR for editing
     complaint-bot stats [--days N] [--png FILE]
     complaint-bot export --format csv|json [--since DATE] [--out DIR]
@@ -148,6 +150,50 @@ def cmd_phrases_test(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if failed else 0
 
 
+def cmd_phrases_review(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import timedelta
+
+    from bot.admin.review import collect, render
+    from bot.tickets.log import TicketLog
+    from bot.tickets.reports import Reports
+    from bot.tickets.schema import iso
+
+    phrases = _load_phrases(args.phrases or settings.phrases_dir)
+    log = TicketLog(settings.database_path)
+    grouped = collect(Reports(log), since=iso(log.now() - timedelta(days=args.days)))
+    print(f"近 {args.days} 天被拦下或被坚持发送的草稿（按句分组）：\n" + render(grouped, phrases.forbidden))
+    log.close()
+    return 0
+
+
+def cmd_phrases_accept(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.admin.review import accept
+    from bot.settings import packaged_phrases_dir
+    from bot.tickets.log import TicketLog
+
+    directory = Path(args.phrases or settings.phrases_dir)
+    shipped = directory.resolve() == packaged_phrases_dir().resolve()
+    if shipped and not (directory.resolve().parent.parent / "pyproject.toml").exists():
+        print("the phrase files in use are the installed package's own; copy them out first:\n"
+              "  complaint-bot phrases init phrases   (then PHRASES_DIR=phrases)", file=sys.stderr)
+        return 1
+    log = TicketLog(settings.database_path)
+    try:
+        message = log.message(args.message_id)
+    except KeyError:
+        print(f"no message {args.message_id} in {settings.database_path}", file=sys.stderr)
+        return 1
+    finally:
+        log.close()
+    if message.role != "agent":
+        print(f"message {args.message_id} is not an agent's draft", file=sys.stderr)
+        return 1
+    path = accept(directory, message.text, False if args.ok else args.blocked)
+    print(f"added to {path}: 「{message.text}」 → {'可以发送' if args.ok else f'被第 {args.blocked} 句拦下'}\n"
+          f"run: complaint-bot phrases test")
+    return 0
+
+
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     from bot.admin.stats import compute, render_png, render_text
     from bot.desk.render import html_to_text
@@ -279,6 +325,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", type=Path, help="the folder to create (e.g. phrases)")
     p.add_argument("--force", action="store_true", help="overwrite files already there")
     p.set_defaults(func=cmd_phrases_init)
+    p = phrases_sub.add_parser("review", help="blocked drafts and overridden warnings from the log, by sentence")
+    p.add_argument("--days", type=int, default=7)
+    p.add_argument("--phrases", type=Path, help="phrase directory (default: PHRASES_DIR)")
+    p.set_defaults(func=cmd_phrases_review)
+    p = phrases_sub.add_parser("accept", help="add a reviewed draft to regression.yaml")
+    p.add_argument("message_id", type=int, help="the draft's message id (from phrases review)")
+    verdict = p.add_mutually_exclusive_group(required=True)
+    verdict.add_argument("--ok", action="store_true", help="the draft may be sent")
+    verdict.add_argument("--blocked", type=int, choices=range(1, 11), metavar="1-10",
+                         help="the sentence that must block it")
+    p.add_argument("--phrases", type=Path, help="phrase directory (default: PHRASES_DIR)")
+    p.set_defaults(func=cmd_phrases_accept)
 
     p = sub.add_parser("stats", help="the complaint hotspot map from the ticket log")
     p.add_argument("--days", type=int, default=7)
