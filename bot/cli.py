@@ -292,27 +292,8 @@ def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     return run_console(settings)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="complaint-bot", description="Chinese complaint desk for Telegram.")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    sub.add_parser("run", help="run the Telegram bot").set_defaults(func=cmd_run)
-    sub.add_parser("console", help="chat with the bot in this terminal").set_defaults(func=cmd_console)
-    sub.add_parser("doctor", help="check the set-up: token, agents' group, ids, database, phrases, webhook"
-                   ).set_defaults(func=cmd_doctor, own_settings=True)
-    p = sub.add_parser("health", help="exit 0 while the running bot's heartbeat is fresh (container healthcheck)")
-    p.add_argument("--max-age", type=float, default=90, help="seconds since the last heartbeat (default 90)")
-    p.set_defaults(func=cmd_health)
-    for name, func, what in (
-        ("analyze", cmd_analyze, "read a customer's message"),
-        ("check", cmd_check, "check an agent's draft"),
-    ):
-        p = sub.add_parser(name, help=what)
-        p.add_argument("text", nargs="?", help="the text (omit with --jsonl)")
-        p.add_argument("--jsonl", action="store_true", help="one JSON line per line of standard input")
-        p.add_argument("--phrases", type=Path, help="phrase directory (default: PHRASES_DIR)")
-        p.set_defaults(func=func)
-
+def _phrases_parser(sub) -> None:
+    """``complaint-bot phrases check|test|init|review|accept``."""
     phrases = sub.add_parser("phrases", help="the phrase files")
     phrases_sub = phrases.add_subparsers(dest="phrases_command", required=True)
     p = phrases_sub.add_parser("check", help="validate the phrase files")
@@ -337,6 +318,30 @@ def build_parser() -> argparse.ArgumentParser:
                          help="the sentence that must block it")
     p.add_argument("--phrases", type=Path, help="phrase directory (default: PHRASES_DIR)")
     p.set_defaults(func=cmd_phrases_accept)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="complaint-bot", description="Chinese complaint desk for Telegram.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("run", help="run the Telegram bot").set_defaults(func=cmd_run)
+    sub.add_parser("console", help="chat with the bot in this terminal").set_defaults(func=cmd_console)
+    sub.add_parser("doctor", help="check the set-up: token, agents' group, ids, database, phrases, webhook"
+                   ).set_defaults(func=cmd_doctor, own_settings=True)
+    p = sub.add_parser("health", help="exit 0 while the running bot's heartbeat is fresh (container healthcheck)")
+    p.add_argument("--max-age", type=float, default=90, help="seconds since the last heartbeat (default 90)")
+    p.set_defaults(func=cmd_health)
+    for name, func, what in (
+        ("analyze", cmd_analyze, "read a customer's message"),
+        ("check", cmd_check, "check an agent's draft"),
+    ):
+        p = sub.add_parser(name, help=what)
+        p.add_argument("text", nargs="?", help="the text (omit with --jsonl)")
+        p.add_argument("--jsonl", action="store_true", help="one JSON line per line of standard input")
+        p.add_argument("--phrases", type=Path, help="phrase directory (default: PHRASES_DIR)")
+        p.set_defaults(func=func)
+
+    _phrases_parser(sub)
 
     p = sub.add_parser("stats", help="the complaint hotspot map from the ticket log")
     p.add_argument("--days", type=int, default=7)

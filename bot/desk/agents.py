@@ -31,7 +31,7 @@ from bot.desk.suggestions import suggest
 from bot.engine.guard import CheckResult
 from bot.engine.store import EngineStore
 from bot.tickets.log import TicketLog
-from bot.tickets.schema import OPEN_STATUSES, Ticket, iso, parse_iso
+from bot.tickets.schema import OPEN_STATUSES, Message, Ticket, iso, parse_iso
 
 logger = logging.getLogger(__name__)
 
@@ -199,22 +199,26 @@ class AgentDesk:
     def cancel_draft(self, draft_id: int, agent_id: int) -> Action:
         if not self.is_staff(agent_id):
             return self.refuse()
-        try:
-            draft = self.log.message(draft_id)
-        except KeyError:
-            return Action(False, "找不到这条草稿。")
-        if draft.role != "agent" or draft.state not in ("pending", "suggestion"):
-            return Action(False, "这条草稿已经处理过了。")
+        draft = self._unsent_draft(draft_id)
+        if isinstance(draft, Action):
+            return draft
         self.log.set_state(draft_id, "cancelled")
         return Action(True, "已取消，草稿没有发送。")
 
-    def _send_draft(self, draft_id: int, agent_id: int, agent_name: str | None) -> Action:
+    def _unsent_draft(self, draft_id: int) -> Message | Action:
+        """A draft still waiting to be sent, or the refusal to show instead."""
         try:
             draft = self.log.message(draft_id)
         except KeyError:
             return Action(False, "找不到这条草稿。")
         if draft.role != "agent" or draft.state not in ("pending", "suggestion"):
             return Action(False, "这条草稿已经处理过了。")
+        return draft
+
+    def _send_draft(self, draft_id: int, agent_id: int, agent_name: str | None) -> Action:
+        draft = self._unsent_draft(draft_id)
+        if isinstance(draft, Action):
+            return draft
         ticket = self.log.ticket(draft.ticket_id)
         if not ticket.is_open:
             return Action(False, f"{ticket.id} 号工单已经{STATUS_LABELS.get(ticket.status)}，不能再回复。")
