@@ -135,6 +135,8 @@ class Severe(Strict):
     # held_back: the customer says they will not go (still a complaint); not_threat: no threat at all
     held_back: list[Regex] = Field(default_factory=list)
     not_threat: list[Regex] = Field(default_factory=list)
+    # threats that are phrases rather than words (see you in court), as regexes
+    patterns: list[Regex] = Field(default_factory=list)
 
 
 class Neutral(Strict):
@@ -147,6 +149,8 @@ class Neutral(Strict):
     emoji_only: bool = True
     # the problem is over (修好了, 不用退了, 谢谢): facts of the old problem no longer count
     relief: list[Regex] = Field(default_factory=list)
+    # ... unless one of these follows the relief (修好了，但是又坏了)
+    relief_unless: list[Regex] = Field(default_factory=list)
 
 
 class ReviewModelSettings(Strict):
