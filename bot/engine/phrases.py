@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
@@ -64,15 +64,39 @@ class Strict(BaseModel):
 
 # ---------------------------------------------------------------- forbidden.yaml
 
+class Intent(Strict):
+    """An intent-level rule: what the draft does to the customer, whatever the words.
+
+    It fires when one of ``patterns`` matches inside a clause, every ``requires`` regex
+    matches somewhere in the same sentence and no ``unless`` regex does. ``tier`` says
+    whether a hit blocks the draft or sends it to the agent's confirmation.
+    """
+
+    name: Text
+    description: Text
+    why: Text
+    tier: Literal["block", "confirm"] = "block"
+    patterns: list[Regex] = Field(min_length=1)
+    requires: list[Regex] = Field(default_factory=list)
+    unless: list[Regex] = Field(default_factory=list)
+
+
+Redeem = Literal["alternative", "action", "question", "time"]
+
+
 class Rule(Strict):
     """One sentence never to say (or, in the warn tier, to say only after a second look)."""
 
     id: int | str
     phrase: Text
     harm: Text
+    name: str = ""
+    description: str = ""
     variants: list[Text] = Field(default_factory=list)
     patterns: list[Regex] = Field(default_factory=list)
     allow: list[Regex] = Field(default_factory=list)
+    intents: list[Intent] = Field(default_factory=list)
+    redeem: list[Redeem] = Field(default_factory=list)
     better: list[Text] = Field(min_length=1, max_length=3)
     fuzzy: bool = True
 
@@ -84,14 +108,50 @@ class FuzzySettings(Strict):
     max_typos: int = Field(default=1, ge=0, le=3)
 
 
+def _quote_pair(pair: str) -> str:
+    if len(pair) != 2:
+        raise ValueError("引号要成对写，两个字符，如 「」（a quote pair is two characters）")
+    return pair
+
+
+class Discourse(Strict):
+    """Clause structure that changes what a hit means (see forbidden.yaml's ``discourse``)."""
+
+    quotes: list[Annotated[str, AfterValidator(_quote_pair)]] = Field(default_factory=list)
+    report: list[Regex] = Field(default_factory=list)
+    disown: list[Regex] = Field(default_factory=list)
+    alternative: list[Regex] = Field(default_factory=list)
+    action: list[Regex] = Field(default_factory=list)
+    time: list[Regex] = Field(default_factory=list)
+    person: list[Regex] = Field(default_factory=list)
+    question: list[Regex] = Field(default_factory=list)
+    topic_shift: list[Regex] = Field(default_factory=list)
+
+
+class Decision(Strict):
+    """Thresholds of the three decisions and the learned second opinion."""
+
+    model: str | None = None
+    model_confirm: float = Field(default=1.01, ge=0)
+    model_block: float = Field(default=1.01, ge=0)
+
+
 class ForbiddenFile(Strict):
     name: str = ""
     description: str = ""
     source: str = ""
     fuzzy: FuzzySettings = FuzzySettings()
     macros: dict[str, Regex] = Field(default_factory=dict)
+    discourse: Discourse = Discourse()
+    decision: Decision = Decision()
     forbidden: list[Rule] = Field(min_length=1)
     warn: list[Rule] = Field(default_factory=list)
+    # the learned model named by decision.model, read from the same folder (never from YAML)
+    _learned: Any = PrivateAttr(default=None)
+
+    @property
+    def learned(self) -> Any:
+        return self._learned
 
 
 # ---------------------------------------------------------------- emotions.yaml
@@ -168,6 +228,8 @@ class Thresholds(Strict):
     # the score at which each emotion reads as strong (intensity 2); unset ones use ``strong``
     strong_by_emotion: dict[EmotionName, float] = Field(
         default_factory=dict)
+    # emotions that are never strong (a plain complaint is "without strong feeling")
+    mild_only: list[EmotionName] = Field(default_factory=list)
 
 
 class Punctuation(Strict):
@@ -429,6 +491,27 @@ def _cross_checks(name: str, model: BaseModel) -> list[tuple[tuple, str]]:
                             re.compile(expand_macros(pattern, model.macros))
                         except re.error as err:
                             found.append(((tier, i, field_name, j), f"展开 {{...}} 以后正则表达式写错了（{err}）"))
+                for k, intent in enumerate(rule.intents):
+                    for field_name in ("patterns", "requires", "unless"):
+                        for j, pattern in enumerate(getattr(intent, field_name)):
+                            try:
+                                re.compile(expand_macros(pattern, model.macros))
+                            except re.error as err:
+                                found.append(((tier, i, "intents", k, field_name, j),
+                                              f"展开 {{...}} 以后正则表达式写错了（{err}）"))
+                for j, kind in enumerate(rule.redeem):
+                    needs = ("action", "time") if kind == "action" else (kind,)
+                    if not all(getattr(model.discourse, n) for n in needs):
+                        found.append(((tier, i, "redeem", j),
+                                      f"redeem: {kind} 需要 discourse 里的 {'/'.join(needs)} 不为空"))
+        for name, patterns in model.discourse:
+            if name == "quotes":
+                continue
+            for j, pattern in enumerate(patterns):
+                try:
+                    re.compile(expand_macros(pattern, model.macros))
+                except re.error as err:
+                    found.append((("discourse", name, j), f"展开 {{...}} 以后正则表达式写错了（{err}）"))
         ids = {r.id for r in model.forbidden}
         missing = [n for n in range(1, 11) if n not in ids]
         if missing:
@@ -557,7 +640,14 @@ def load_file(directory: Path, name: str) -> tuple[BaseModel | None, list[Proble
             where = ".".join(str(p) for p in e["loc"])
             problems.append(Problem(name, _line_of(tree, e["loc"]), f"{where}: {e['msg']}"))
         return None, problems
-    return model, [Problem(name, _line_of(tree, loc), msg) for loc, msg in _cross_checks(name, model)]
+    problems = [Problem(name, _line_of(tree, loc), msg) for loc, msg in _cross_checks(name, model)]
+    if isinstance(model, ForbiddenFile) and model.decision.model and not problems:
+        from bot.engine.learned import load_model     # pure Python: no scikit-learn, no numpy
+
+        learned, found = load_model(directory / model.decision.model)
+        problems.extend(Problem(model.decision.model, line, msg) for line, msg in found)
+        model._learned = learned
+    return model, problems
 
 
 def load_phrases(directory: Path) -> PhraseSet:
