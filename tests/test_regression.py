@@ -19,11 +19,11 @@ def test_phrases_test_reports_what_an_edit_changed(tmp_path):
     shutil.copytree(PHRASES, broken)
     path = broken / "forbidden.yaml"
     text = path.read_text(encoding="utf-8")
-    # an admin deletes rule 8's patterns and variants: 这是公司的规定 slips through
+    # an admin deletes rule 8's variants, patterns and intents: 这是公司的规定 slips through
     start = text.index("  - id: 8")
     end = text.index("  - id: 9")
     rule = text[start:end]
-    kept = rule[: rule.index("    variants:")] + "    variants: [这个说法不存在]\n" + rule[rule.index("    allow:"):]
+    kept = rule[: rule.index("    variants:")] + "    variants: [这个说法不存在]\n" + rule[rule.index("    better:"):]
     path.write_text(text[:start] + kept + text[end:], encoding="utf-8")
     env = {**os.environ, "PHRASES_DIR": str(broken)}
     out = subprocess.run([sys.executable, "-m", "bot", "phrases", "test"], capture_output=True, cwd=ROOT, env=env,
