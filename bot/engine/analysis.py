@@ -45,6 +45,7 @@ THREAT_WEIGHT = 2.5          # a threat to go to regulators, media or court read
 PRAISE_OFFSET = 0.5
 FRAME_REACH = 40             # characters either side of a threat word a not-a-threat frame may span
 FRAME_CACHE = 4096           # compiled frames kept (threat words are a few hundred)
+STACKED_DEGREE = 1.5         # 太, 非常, 极: two such intensified feelings make a strong one
 FEELING_MIN = 1.5            # a stated feeling this strong outranks plain dissatisfaction          # un-negated praise ("已经解决了，点赞") softens the complaint score
 # Words between a negator and the emotion word that do not break the negation (没什么不满意的).
 PASS_THROUGH = frozenset("都 也 还 可 是 有 得 到 什么 啥 那么 这么 怎么 太 很 来 要 想".split())
@@ -140,7 +141,8 @@ class _Reading:
     """What the phases of :meth:`Analyzer.analyze` have found so far in one message."""
 
     __slots__ = ("text", "norm", "tokens", "scores", "triggers", "category_hits", "demand_hits", "threats",
-                 "threat_words", "actions", "after_actions", "praise", "total", "negative", "relief", "strong")
+                 "threat_words", "actions", "after_actions", "praise", "total", "negative", "relief", "strong",
+                 "intensified")
 
     def __init__(self, text: str, norm: str, tokens: list[str]):
         self.text, self.norm, self.tokens = text, norm, tokens
@@ -158,6 +160,7 @@ class _Reading:
         self.negative = False
         self.relief = False     # the problem is over: its facts no longer make a complaint
         self.strong = False     # a cue that makes any feeling strong (最后一次, an ultimatum)
+        self.intensified = 0    # feeling words under 太/非常/极 (stacked ones make a feeling strong)
 
     @property
     def severe(self) -> bool:
@@ -258,6 +261,12 @@ class Analyzer:
         self._relief_unless = re.compile("|".join(f"(?:{p})" for p in unless)) if unless else None
         self._negative_emoji = frozenset(self._emoji)
         self._strong_at = {e: emo.thresholds.strong_by_emotion.get(e, emo.thresholds.strong) for e in EMOTIONS}
+        self._mild_only = frozenset(emo.thresholds.mild_only)
+        # feeling words that carry their own intensifier (太慢, 非常失望 as one word)
+        strong_degree = tuple(_norm(w) for w, v in emo.degree.items() if v >= STACKED_DEGREE)
+        self._intensified_words = frozenset(
+            w for w, entry in self._lexicon.items() if entry.emotion and w.startswith(strong_degree) and
+            w not in strong_degree)
 
     # ------------------------------------------------------------------ analysis
 
@@ -343,6 +352,8 @@ class Analyzer:
             for emotion, weight in entry.emotion:
                 r.scores[emotion] += weight * degree
             r.triggers["emotion"].append(shown)
+            if degree >= STACKED_DEGREE or tok in self._intensified_words:
+                r.intensified += 1
         elif entry.emotion:
             r.triggers["negated"].append(shown)
         elif entry.positive and negated:
@@ -583,8 +594,10 @@ class Analyzer:
         return next(e for e in EMOTION_PRIORITY if pool.get(e) == best)
 
     def _intensity(self, r: _Reading, emotion: str) -> int:
-        """1 mild, 2 strong: threats, strong cues (最后一次), or the emotion's own strong score."""
-        if r.strong or (r.severe and emotion == "anger"):
+        """1 mild, 2 strong: threats, strong cues (最后一次, !!!), stacked 太/非常/极, or a high score."""
+        if emotion in self._mild_only:
+            return 1
+        if r.strong or (r.severe and emotion == "anger") or r.intensified >= 2:
             return 2
         return 2 if r.scores[emotion] + (r.total - sum(r.scores.values())) >= self._strong_at[emotion] else 1
 
