@@ -6,7 +6,7 @@ Sentences here are written for these tests, not copied from any labelled file.
 
 import pytest
 
-from bot.engine.analysis import _Cues, first_chars, prefixes
+from bot.engine.analysis import _Cues, _Pattern, first_chars, prefixes
 from bot.engine.phrases import PhraseFileError, load_phrases
 from bot.engine.text import normalize_text
 
@@ -208,7 +208,7 @@ def test_the_cue_index_never_skips_a_cue_that_matches(engine):
     texts += [r.text for r in read_blind_customers(DATA / "blind" / "tune_customers.tsv")]
     texts += ["a", "", "!!!", "？？？", "12点", "爱买不买"]
     cues = engine.phrases.emotions.cues
-    index = _Cues(cues)
+    index = _Cues([_Pattern(c.pattern, "cue") for c in cues])
     every = [re.compile(c.pattern) for c in cues]
     for text in map(normalize_text, texts):
         ran = {id(c[0]) for c in index.matching(text)}

@@ -142,7 +142,7 @@ class _Reading:
 
     __slots__ = ("text", "norm", "tokens", "scores", "triggers", "category_hits", "demand_hits", "threats",
                  "threat_words", "actions", "after_actions", "praise", "total", "negative", "relief", "strong",
-                 "intensified")
+                 "intensified", "candidates")
 
     def __init__(self, text: str, norm: str, tokens: list[str]):
         self.text, self.norm, self.tokens = text, norm, tokens
@@ -161,6 +161,7 @@ class _Reading:
         self.relief = False     # the problem is over: its facts no longer make a complaint
         self.strong = False     # a cue that makes any feeling strong (最后一次, an ultimatum)
         self.intensified = 0    # feeling words under 太/非常/极 (stacked ones make a feeling strong)
+        self.candidates: list[tuple] = []     # the regexes that may match (Analyzer._index)
 
     @property
     def severe(self) -> bool:
@@ -241,9 +242,13 @@ class Analyzer:
             re.compile("|".join(re.escape(e) for e in sorted(self._emoji, key=len, reverse=True)))
             if self._emoji else None
         )
-        self._rhetorical = _Cues([_Pattern(p) for p in emo.rhetorical])
-        self._cues = _Cues([c for c in emo.cues if not c.needs_complaint])
-        self._colour = _Cues([c for c in emo.cues if c.needs_complaint])
+        # every regex a message may run, in one index: one lookup pass per message finds the
+        # candidates of all kinds (rhetorical questions, cues, colour cues, relief)
+        self._index = _Cues(
+            [_Pattern(p, "rhetorical") for p in emo.rhetorical]
+            + [_Pattern(c.pattern, "colour" if c.needs_complaint else "cue", c.emotion, c.weight, c.strong)
+               for c in emo.cues]
+            + [_Pattern(p, "relief") for p in emo.neutral.relief])
         review = emo.review_model
         self._review = review_log_odds() if review.enabled else ({}, 0.0, frozenset())
         self._questions = re.compile("|".join(f"(?:{q})" for q in review.questions)) if review.questions else None
@@ -256,7 +261,6 @@ class Analyzer:
         self._threat_always = any(f is None for _, f in self._threat_patterns)
         label = {"label": id_label_macro(emo.neutral)}
         self._ids = [re.compile(expand_macros(p, label)) for p in emo.neutral.ids]
-        self._relief = re.compile("|".join(f"(?:{p})" for p in emo.neutral.relief)) if emo.neutral.relief else None
         unless = emo.neutral.relief_unless
         self._relief_unless = re.compile("|".join(f"(?:{p})" for p in unless)) if unless else None
         self._negative_emoji = frozenset(self._emoji)
@@ -282,14 +286,15 @@ class Analyzer:
         reading = _Reading(text, norm, self._tokenizer.lcut(norm, HMM=False))
         if self._neutral_gate(reading):
             return self._conclude(reading)
+        reading.candidates = self._index.matching(norm)
         self._read_tokens(reading)
         self._confirm_threats(reading)
-        self._read_cues(reading, self._cues)
+        self._read_cues(reading, "cue")
         self._read_emoji(reading)
         self._read_relief(reading)
         self._decide_negative(reading)
         if reading.negative:
-            self._read_cues(reading, self._colour)
+            self._read_cues(reading, "colour")
         return self._conclude(reading)
 
     # ------------------------------------------------------------------ phases
@@ -312,7 +317,8 @@ class Analyzer:
         """One pass over the tokens: feelings (negation, degree), category, demand, threat words."""
         lexicon = self._lexicon
         clause: list[str] = []          # tokens of the current clause, for negation/degree
-        rhetorical = self._rhetorical_spans(r.norm)
+        rhetorical = [m.span() for pattern, kind, *_ in r.candidates if kind == "rhetorical"
+                      for m in pattern.finditer(r.norm)]
         position = start = 0
         for i, tok in enumerate(r.tokens):
             if rhetorical:
@@ -420,9 +426,11 @@ class Analyzer:
         return any(m.start() <= at < m.end() for rx in patterns for m in rx.finditer(norm, low, high))
 
     @staticmethod
-    def _read_cues(r: _Reading, cues: "_Cues") -> None:
-        """Complaint constructions; those whose first characters are absent are not run."""
-        for pattern, emotion, weight, strong in cues.matching(r.norm):
+    def _read_cues(r: _Reading, kind: str) -> None:
+        """Complaint constructions (``cue``) or colour cues; only the index's candidates run."""
+        for pattern, cue_kind, emotion, weight, strong in r.candidates:
+            if cue_kind != kind:
+                continue
             for m in pattern.finditer(r.norm):
                 r.feel(emotion, weight, m.group())
                 r.strong = r.strong or strong
@@ -433,10 +441,11 @@ class Analyzer:
 
     def _read_relief(self, r: _Reading) -> None:
         """修好了 / 不用退了 / 谢谢: the facts of a problem that is over make no complaint."""
-        if self._relief is None:
+        if r.severe:
             return
-        m = self._relief.search(r.norm)
-        if m is None or r.severe:
+        m = next((m for pattern, kind, *_ in r.candidates if kind == "relief"
+                  for m in [pattern.search(r.norm)] if m), None)
+        if m is None:
             return
         if self._relief_unless is not None and self._relief_unless.search(r.norm, m.end()):
             return      # 修好了，但是又坏了: the problem is back
@@ -622,9 +631,6 @@ class Analyzer:
                 return True
         return False
 
-    def _rhetorical_spans(self, norm: str) -> list[tuple[int, int]]:
-        return [m.span() for r in self._rhetorical.matching(norm) for m in r[0].finditer(norm)]
-
     def _emoji_hits(self, text: str) -> list[tuple[str, str]]:
         """Emotion emoji in the text, each kind counted at most twice."""
         if self._emoji_re is None or text.isascii():
@@ -788,16 +794,17 @@ def _class(items) -> set[str] | None:
 
 @dataclass(frozen=True)
 class _Pattern:
-    """A bare regex indexed like a cue (rhetorical questions)."""
+    """One regex of the index: a cue, a colour cue, a rhetorical question or a relief phrase."""
 
     pattern: str
+    kind: str
     emotion: str = ""
     weight: float = 0.0
     strong: bool = False
 
 
 class _Cues:
-    """Cue regexes indexed by the two characters they can start with.
+    """Regexes indexed by the two characters they can start with.
 
     A message runs only the cues whose possible first two characters occur in it (a cue
     that can match a single character is indexed by that character; one whose start cannot
@@ -806,8 +813,8 @@ class _Cues:
     slower (the regex engine loses its first-character scan).
     """
 
-    def __init__(self, cues: list):
-        self.cues = [(re.compile(c.pattern), c.emotion, c.weight, c.strong) for c in cues]
+    def __init__(self, cues: list[_Pattern]):
+        self.cues = [(re.compile(c.pattern), c.kind, c.emotion, c.weight, c.strong) for c in cues]
         self.always = 0
         self.by_pair: dict[str, int] = {}       # two first characters -> bit mask of cues
         self.by_char: dict[str, int] = {}       # cues that can match a single character
