@@ -13,6 +13,7 @@ Commands::
     complaint-bot phrases review [--days N]   blocked drafts and overridden warnings, by sentence
     complaint-bot phrases accept ID --ok | --blocked N   add a reviewed draft to regression.yaml
     complaint-bot phrases init DIR        copy the shipped phrase files to DIR for editing
+    complaint-bot phrases train           retrain the guard's learned model (needs the [train] extra)
     complaint-bot stats [--days N] [--png FILE]
     complaint-bot export --format csv|json [--since DATE] [--out DIR]
     complaint-bot inbox --failed | --replay   updates that could not be read; hand them back
@@ -116,7 +117,7 @@ def cmd_phrases_init(args: argparse.Namespace, settings: Settings) -> int:
 
     target: Path = args.dir
     shipped = sorted(
-        (f for f in resources.files("bot").joinpath("phrases").iterdir() if f.name.endswith(".yaml")),
+        (f for f in resources.files("bot").joinpath("phrases").iterdir() if f.name.endswith((".yaml", ".json"))),
         key=lambda f: f.name,
     )
     clashes = [f.name for f in shipped if (target / f.name).exists()]
@@ -191,6 +192,18 @@ def cmd_phrases_accept(args: argparse.Namespace, settings: Settings) -> int:
     path = accept(directory, message.text, False if args.ok else args.blocked)
     print(f"added to {path}: 「{message.text}」 → {'可以发送' if args.ok else f'被第 {args.blocked} 句拦下'}\n"
           f"run: complaint-bot phrases test")
+    return 0
+
+
+def cmd_phrases_train(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.admin.train import train
+
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        print("training needs scikit-learn: pip install -e '.[train]'", file=sys.stderr)
+        return 2
+    print(train(args.data, args.phrases or settings.phrases_dir, args.out, args.c))
     return 0
 
 
@@ -302,6 +315,12 @@ def _phrases_parser(sub) -> None:
     p = phrases_sub.add_parser("test", help="run the regression corpus (regression.yaml)")
     p.add_argument("--phrases", type=Path, help="phrase directory (default: PHRASES_DIR)")
     p.set_defaults(func=cmd_phrases_test)
+    p = phrases_sub.add_parser("train", help="retrain the guard's learned second opinion (needs scikit-learn)")
+    p.add_argument("--phrases", type=Path, help="phrase directory (default: PHRASES_DIR); the model is written there")
+    p.add_argument("--data", type=Path, default=Path("tests/data"), help="labelled drafts (tests/data)")
+    p.add_argument("--out", type=Path, help="model file (default: decision.model in forbidden.yaml)")
+    p.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
+    p.set_defaults(func=cmd_phrases_train)
     p = phrases_sub.add_parser("init", help="copy the shipped phrase files to a folder for editing")
     p.add_argument("dir", type=Path, help="the folder to create (e.g. phrases)")
     p.add_argument("--force", action="store_true", help="overwrite files already there")

@@ -26,8 +26,9 @@ def conversation(desk, agents):
 def test_review_groups_blocks_and_overrides_by_sentence(desk, agent_desk):
     _, confirmed = conversation(desk, agent_desk)
     grouped = collect(Reports(desk.log), since="2000-01-01")
-    blocked = [c for cases in grouped.values() for c in cases if c.outcome == "blocked"]
-    assert [c.text for c in blocked] == ["这是我们公司的规定，改不了"] and "8" in grouped
+    # the draft says two of the ten (规定 and 改不了 without an alternative): listed under each
+    assert [c.text for c in grouped["8"] if c.outcome == "blocked"] == ["这是我们公司的规定，改不了"]
+    assert {s for s, cases in grouped.items() if any(c.outcome == "blocked" for c in cases)} <= {"8", "10"}
     overrides = [c for cases in grouped.values() for c in cases if c.outcome == "override"]
     assert [c.text for c in overrides] == (["这个我不知道，我帮您问问"] if confirmed else [])
 

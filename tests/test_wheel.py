@@ -22,7 +22,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PHRASE_FILES = {"forbidden.yaml", "emotions.yaml", "empathy.yaml", "categories.yaml", "texts.yaml",
-                "suggestions.yaml", "regression.yaml"}
+                "suggestions.yaml", "regression.yaml", "model.json"}   # model.json: the guard's learned weights
 
 
 @pytest.fixture(scope="module")

@@ -288,13 +288,17 @@ class _Context:
         return any(ch in QUESTION_MARKS for ch in self.clauses.original[o_start:o_end])
 
 
+SHIPPED = object()      # Guard(model=...) default: the model named in forbidden.yaml, if any
+
+
 class Guard:
     """Checks agents' drafts against ``forbidden.yaml``; compiled once per phrase set."""
 
-    def __init__(self, forbidden: ForbiddenFile, model: LinearModel | None = None):
+    def __init__(self, forbidden: ForbiddenFile, model: LinearModel | None | object = SHIPPED):
+        """``model``: the phrase set's own learned model by default, another one, or None for rules only."""
         self.settings = forbidden.fuzzy
         self.decision = forbidden.decision
-        self.model = model if model is not None else forbidden.learned
+        self.model = forbidden.learned if model is SHIPPED else model
         macros = forbidden.macros
         self._quote_pairs = tuple(forbidden.discourse.quotes)
         self._discourse = {
@@ -351,17 +355,24 @@ class Guard:
             w for w in sorted(warnings, key=lambda h: (h.start, str(h.id)))
             if not any(w.start < v.end and v.start < w.end for v in violations)
         ]
-        if self.model is None:
+        if self.model is None or not (
+            self.decision.model_min_chars <= len(clauses.text) <= self.decision.model_max_chars
+        ):   # the model speaks only on drafts of the lengths it learned from
             return CheckResult(text=text, violations=violations, warnings=warnings)
         return self._second_opinion(text, clauses, violations, warnings)
 
     # ------------------------------------------------------------ the learned second opinion
 
     def _second_opinion(self, text: str, clauses: Normalized, violations: list[Hit], warnings: list[Hit]) -> CheckResult:
-        """Let the model move the draft one tier: pass→confirm, confirm→block."""
+        """Let the model move the draft one tier: pass→confirm, confirm→block, and intent-only block→confirm."""
         score = self.model.score(clauses.text)
         p = score.forbidden
-        if not violations and warnings and p >= self.decision.model_block:
+        if violations and p < self.decision.model_release and all(v.rule.startswith("intent:") for v in violations):
+            released = [replace(v, tier="confirm", why=f"{v.why}；但模型认为整稿不太像不该说的话（{p:.0%}），请您确认")
+                        for v in violations]
+            warnings = sorted(released + warnings, key=lambda h: (h.start, str(h.id)))
+            violations = []
+        elif not violations and warnings and p >= self.decision.model_block:
             promoted = [replace(w, tier="block", why=f"{w.why}；模型也认为这稿很像不该说的话（{p:.0%}）")
                         for w in warnings if not str(w.id).startswith("w")]
             violations = promoted or [self._model_hit(text, clauses, score, "block")]

@@ -134,6 +134,9 @@ class Decision(Strict):
     model: str | None = None
     model_confirm: float = Field(default=1.01, ge=0)
     model_block: float = Field(default=1.01, ge=0)
+    model_release: float = Field(default=0.0, ge=0, le=1)
+    model_min_chars: int = Field(default=6, ge=0)
+    model_max_chars: int = Field(default=400, ge=1)
 
 
 class ForbiddenFile(Strict):
