@@ -183,6 +183,7 @@ def _alternation(items: list[str], escape: bool) -> re.Pattern | None:
 # Characters that end a sentence (clause breaks that are not: ，、：); as typed and after NFKC.
 SENTENCE_ENDS = frozenset("。！？!?；;\n．")
 QUESTION_MARKS = frozenset("？?")
+PUNCTUATION = " \t\n,.!?;:、。，！？；：…~～"
 REDEEM_WHY = {
     "alternative": "后面给了替代办法",
     "action": "后面有具体的行动（时间或负责人）",
@@ -365,7 +366,7 @@ class Guard:
 
     def _second_opinion(self, text: str, clauses: Normalized, violations: list[Hit], warnings: list[Hit]) -> CheckResult:
         """Let the model move the draft one tier: pass→confirm, confirm→block, and intent-only block→confirm."""
-        score = self.model.score(clauses.text)
+        score = self.model.score(self._unquoted(clauses))
         p = score.forbidden
         if violations and p < self.decision.model_release and all(v.rule.startswith("intent:") for v in violations):
             released = [replace(v, tier="confirm", why=f"{v.why}；但模型认为整稿不太像不该说的话（{p:.0%}），请您确认")
@@ -380,6 +381,14 @@ class Guard:
         elif not violations and not warnings and p >= self.decision.model_confirm:
             warnings = [self._model_hit(text, clauses, score, "confirm")]
         return CheckResult(text=text, violations=violations, warnings=warnings, model=round(p, 3))
+
+    def _unquoted(self, clauses: Normalized) -> str:
+        """The clause text without quoted passages: a phrase quoted to reject it is no evidence."""
+        original = clauses.original
+        if not any(pair[0] in original for pair in self._quote_pairs):
+            return clauses.text
+        spans = _Context(self, clauses).quotes()
+        return "".join(ch for ch, o in zip(clauses.text, clauses.index) if not any(a < o < b for a, b in spans))
 
     def _model_hit(self, text: str, clauses: Normalized, score, tier: str) -> Hit:
         """A hit for the model's reading, on the sentence that sounds most like the sentence it names."""
@@ -520,20 +529,22 @@ class Guard:
         hits = result.violations + result.warnings
         for scope in ("clause", "sentence"):
             for choice in range(3):
-                pieces: list[tuple[int, int, str]] = []
+                pieces: list[tuple[int, int, str, str]] = []     # start, end, better sentence, id
                 for hit in sorted(hits, key=lambda h: h.start):
                     better = [b for b in hit.better if "……" not in b]
                     if not better:
                         continue
                     start, end = _expand(text, hit.start, hit.end, scope)
-                    if pieces and start < pieces[-1][1]:
+                    if pieces and (start < pieces[-1][1] or (
+                        str(hit.id) == pieces[-1][3] and not text[pieces[-1][1]:start].strip(PUNCTUATION)
+                    )):   # overlapping, or the next clause of the same sentence: one better sentence for both
                         prev = pieces[-1]
-                        pieces[-1] = (prev[0], max(prev[1], end), prev[2])
+                        pieces[-1] = (prev[0], max(prev[1], end), prev[2], prev[3])
                         continue
-                    pieces.append((start, end, better[min(choice, len(better) - 1)]))
+                    pieces.append((start, end, better[min(choice, len(better) - 1)], str(hit.id)))
                 if not pieces:
                     return None
-                candidate = _splice(text, pieces)
+                candidate = _splice(text, [(a, b, better) for a, b, better, _ in pieces])
                 if candidate.strip() and self.check(candidate).decision == "pass":
                     return candidate
         return None
