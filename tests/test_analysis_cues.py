@@ -54,6 +54,17 @@ def test_relief_that_turns_is_a_complaint(engine):
     assert read(engine, "修好了，但是第二天又坏了").negative
 
 
+@pytest.mark.parametrize("text", ["请问怎么申请赔偿", "退钱一般要多久到账", "如果坏了能保修吗", "What's the refund policy?"])
+def test_a_how_to_question_about_complaint_matters_is_no_complaint(engine, text):
+    result = read(engine, text)
+    assert not result.negative and result.triggers.get("howto"), result.triggers
+
+
+def test_a_fault_then_a_question_is_still_a_complaint(engine):
+    assert read(engine, "新买的电视开不了机，能派人来看看吗").negative
+    assert read(engine, "怎么申请赔偿？你们把我的箱子摔坏了，气死我了").emotion == "anger"
+
+
 # ---------------------------------------------------------------- anger without feeling words
 
 @pytest.mark.parametrize("text", [

@@ -58,6 +58,7 @@ TOPIC_STOPWORDS = frozenset(
 )
 
 CLAUSE_END = frozenset("，。！？；：,.!?;:\n…~")
+CLAUSE_BREAK = frozenset("，。！？；,.!?;\n")
 _ASCII_WORD = re.compile(r"[0-9a-z]+")
 _BANG = re.compile(r"!{2,}")
 _QUESTION = re.compile(r"\?{2,}")
@@ -248,7 +249,8 @@ class Analyzer:
             [_Pattern(p, "rhetorical") for p in emo.rhetorical]
             + [_Pattern(c.pattern, "colour" if c.needs_complaint else "cue", c.emotion, c.weight, c.strong)
                for c in emo.cues]
-            + [_Pattern(p, "relief") for p in emo.neutral.relief])
+            + [_Pattern(p, "relief") for p in emo.neutral.relief]
+            + [_Pattern(p, "howto") for p in emo.neutral.howto])
         review = emo.review_model
         self._review = review_log_odds() if review.enabled else ({}, 0.0, frozenset())
         self._questions = re.compile("|".join(f"(?:{q})" for q in review.questions)) if review.questions else None
@@ -292,6 +294,7 @@ class Analyzer:
         self._read_cues(reading, "cue")
         self._read_emoji(reading)
         self._read_relief(reading)
+        self._read_howto(reading)
         self._decide_negative(reading)
         if reading.negative:
             self._read_cues(reading, "colour")
@@ -452,6 +455,22 @@ class Analyzer:
         r.relief = True
         r.triggers["relief"] = [m.group()]
         r.scores["dissatisfaction"] = 0.0
+
+    def _read_howto(self, r: _Reading) -> None:
+        """怎么申请赔偿 / 如果坏了能保修吗: a short question about a procedure is no complaint."""
+        neutral = self.phrases.emotions.neutral
+        if r.relief or r.severe or r.strong or r.scores["dissatisfaction"] > neutral.howto_max:
+            return
+        if any(r.scores[e] >= FEELING_MIN for e in EMOTIONS if e != "dissatisfaction"):
+            return
+        if sum(1 for ch in r.norm.rstrip("，。！？；,.!?;～~ ") if ch in CLAUSE_BREAK) >= neutral.howto_clauses:
+            return
+        m = next((m for pattern, kind, *_ in r.candidates if kind == "howto"
+                  for m in [pattern.search(r.norm)] if m), None)
+        if m is not None:
+            r.relief = True
+            r.triggers["howto"] = [m.group()]
+            r.scores["dissatisfaction"] = 0.0
 
     def _decide_negative(self, r: _Reading) -> None:
         """Is it a complaint: feelings minus praise, punctuation, then the review model."""

@@ -214,6 +214,11 @@ class Neutral(Strict):
     relief: list[Regex] = Field(default_factory=list)
     # ... unless one of these follows the relief (修好了，但是又坏了)
     relief_unless: list[Regex] = Field(default_factory=list)
+    # a how-to or what-if question (怎么申请赔偿, 如果坏了能保修吗) of at most ``howto_clauses``
+    # clauses with no stated feeling: the complaint words are what it asks about, not a fault
+    howto: list[Regex] = Field(default_factory=list)
+    howto_clauses: int = Field(default=1, ge=1)
+    howto_max: float = Field(default=3.0, ge=0)
 
 
 class ReviewModelSettings(Strict):
