@@ -36,3 +36,21 @@ def test_held_out_floor(engine):
     drafts = score_drafts(engine, read_rows(DATA / "holdout_agent_drafts.tsv", drafts=True))
     assert customers.negative_f1 >= 0.85, customers.errors
     assert drafts.false_block_rate <= 0.05, drafts.errors
+
+
+def test_blind_guard_floor(engine):
+    """The guard on the blind corpus, as measured when the discourse rules and the model landed.
+
+    Held-out (never tuned on): caught 0.956, clean blocked 0/123, clean confirm 0.049; the issue's
+    targets are 0.93 / 0.02 / 0.08. Only aggregates are asserted or shown: the held-out split's
+    drafts are never listed.
+    """
+    from bot.admin.quality import read_blind_drafts, score_blind_drafts
+
+    for split, caught, blocked, confirm in (("tune", 0.99, 0.0, 0.01), ("holdout", 0.95, 0.01, 0.05)):
+        s = score_blind_drafts(engine, read_blind_drafts(DATA / "blind" / f"{split}_drafts.tsv"))
+        figures = (split, round(s.rate(s.caught, s.forbidden), 3), round(s.rate(s.clean_blocked, s.clean), 3),
+                   round(s.rate(s.clean_confirm, s.clean), 3))
+        assert s.rate(s.caught, s.forbidden) >= caught, figures
+        assert s.rate(s.clean_blocked, s.clean) <= blocked, figures
+        assert s.rate(s.clean_confirm, s.clean) <= confirm, figures
