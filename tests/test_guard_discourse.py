@@ -362,3 +362,15 @@ def test_check_command_imports_no_scikit_learn_numpy_or_jieba():
     data = json.loads(out.stdout.decode().splitlines()[0])
     assert data["decision"] == "block" and data["violations"][0]["rule"]
     assert "HEAVY []" in out.stderr.decode(), out.stderr.decode()[-500:]
+
+
+def test_a_retrained_model_file_is_noticed_like_an_edited_phrase_file(phrases_dir):
+    import os
+
+    from bot.engine.phrases import file_mtimes
+
+    before = file_mtimes(phrases_dir)
+    assert "model.json" in before
+    model = phrases_dir / "model.json"
+    os.utime(model, (before["model.json"] + 10, before["model.json"] + 10))
+    assert file_mtimes(phrases_dir) != before

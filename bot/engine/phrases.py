@@ -685,9 +685,13 @@ def load_phrases(directory: Path) -> PhraseSet:
 
 
 def file_mtimes(directory: Path) -> dict[str, float]:
-    """Modification times of the phrase files (missing files are left out)."""
+    """Modification times of the phrase files and the guard's model (missing files are left out)."""
     times = {}
-    for name in FILES:
+    try:    # the learned model (model.json, retrained by complaint-bot phrases train) reloads like a phrase file
+        models = sorted(p.name for p in Path(directory).glob("*.json"))
+    except OSError:
+        models = []
+    for name in (*FILES, *models):
         try:
             times[name] = (Path(directory) / name).stat().st_mtime
         except OSError:
