@@ -374,3 +374,20 @@ def test_a_retrained_model_file_is_noticed_like_an_edited_phrase_file(phrases_di
     model = phrases_dir / "model.json"
     os.utime(model, (before["model.json"] + 10, before["model.json"] + 10))
     assert file_mtimes(phrases_dir) != before
+
+
+def test_phrases_train_writes_a_model_the_guard_loads(phrases_dir):
+    pytest.importorskip("sklearn")
+    from tests.conftest import DATA
+
+    (phrases_dir / "model.json").unlink()
+    out = subprocess.run([sys.executable, "-m", "bot", "phrases", "train", "--phrases", str(phrases_dir),
+                          "--data", str(DATA)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "model_confirm" in out.stdout and "model alone" in out.stdout
+    model, problems = load_model(phrases_dir / "model.json")
+    assert problems == [] and model.classes[0] == "ok"
+    meta = json.loads((phrases_dir / "model.json").read_text(encoding="utf-8"))["meta"]
+    assert meta["trained_on"]["tune_drafts"] > 500 and "holdout" not in json.dumps(meta)
+    guard = Guard(load_phrases(phrases_dir).forbidden)
+    assert guard.check("这是公司的规定").decision == "block"

@@ -170,7 +170,8 @@ def train(data: Path, phrases: Path, out: Path | None = None, c: float = 1.0, lo
 
     tune, dev = training_rows(data)
     forbidden, problems = load_file(phrases, "forbidden.yaml")
-    if problems:
+    problems = [p for p in problems if p.file == "forbidden.yaml"]   # a missing or old model is what we replace
+    if problems or forbidden is None:
         raise SystemExit("\n".join(map(str, problems)))
     out = out or phrases / (forbidden.decision.model or "model.json")
     scores = cross_validated(tune, dev, c, low, high, min_df, prune)
