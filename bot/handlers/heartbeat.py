@@ -26,5 +26,11 @@ async def beat(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def arm(application: Application, settings: Settings) -> None:
-    application.job_queue.run_repeating(beat, interval=HEARTBEAT_SECONDS, first=0, name="heartbeat",
-                                        data=settings.heartbeat_path)
+    """Beat as soon as the job queue runs, then every 30 s.
+
+    APScheduler cannot start a repeating job "now" (PTB's docs say so), so the first beat is a
+    one-off job due at build time, allowed to run late (start-up replays and answers first).
+    """
+    jobs, path = application.job_queue, settings.heartbeat_path
+    jobs.run_once(beat, when=0, name="heartbeat-first", data=path, job_kwargs={"misfire_grace_time": None})
+    jobs.run_repeating(beat, interval=HEARTBEAT_SECONDS, first=HEARTBEAT_SECONDS, name="heartbeat", data=path)
