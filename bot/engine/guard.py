@@ -170,14 +170,35 @@ class _Compiled:
     intents: tuple[_Intent, ...] = ()
 
 
-def _alternation(items: list[str], escape: bool) -> re.Pattern | None:
+class _AnyOf:
+    """Several regexes searched one by one: each keeps the regex engine's own first-character
+    shortcut, which one big ``(?:a)|(?:b)`` alternation loses (about half the time on long drafts)."""
+
+    __slots__ = ("patterns",)
+
+    def __init__(self, patterns: list[str]):
+        self.patterns = tuple(re.compile(p) for p in dict.fromkeys(patterns))
+
+    def finditer(self, text: str):
+        for pattern in self.patterns:
+            yield from pattern.finditer(text)
+
+    def search(self, text: str):
+        for pattern in self.patterns:
+            m = pattern.search(text)
+            if m is not None:
+                return m
+        return None
+
+
+def _alternation(items: list[str], escape: bool) -> re.Pattern | _AnyOf | None:
     items = [i for i in items if i]
     if not items:
         return None
     if escape:
         items = sorted({re.escape(i) for i in items}, key=len, reverse=True)
         return re.compile("|".join(items))
-    return re.compile("|".join(f"(?:{p})" for p in items))
+    return _AnyOf(items)
 
 
 # Characters that end a sentence (clause breaks that are not: ，、：); as typed and after NFKC.

@@ -56,16 +56,10 @@ class LinearModel:
     high: int = 3
 
     def score(self, dense: str) -> Score:
-        grams = set(features(dense, self.low, self.high))
-        sums = list(self.bias)
-        used = []
-        for gram in grams:
-            row = self.weights.get(gram)
-            if row is None:
-                continue
-            used.append((row, gram))
-            for k, w in enumerate(row):
-                sums[k] += w
+        weights = self.weights
+        used = [(weights[g], g) for g in set(features(dense, self.low, self.high)) if g in weights]
+        # column sums in C (zip/sum) rather than a Python loop over classes: the guard's hot path
+        sums = [b + sum(col) for b, col in zip(self.bias, zip(*(row for row, _ in used)))] if used else list(self.bias)
         top = max(sums)
         exps = [math.exp(s - top) for s in sums]
         total = sum(exps)
