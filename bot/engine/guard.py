@@ -204,6 +204,7 @@ def _alternation(items: list[str], escape: bool) -> re.Pattern | _AnyOf | None:
 # Characters that end a sentence (clause breaks that are not: ，、：); as typed and after NFKC.
 SENTENCE_ENDS = frozenset("。！？!?；;\n．")
 QUESTION_MARKS = frozenset("？?")
+REWRITE_MAX_CHARS = 4096
 PUNCTUATION = " \t\n,.!?;:、。，！？；：…~～"
 REDEEM_WHY = {
     "alternative": "后面给了替代办法",
@@ -544,6 +545,8 @@ class Guard:
         Everything else is kept. Returned only when the guard passes the result; None when
         the draft already passes or no rewrite that passes was found. Never raises.
         """
+        if len(text) > REWRITE_MAX_CHARS:     # longer than one Telegram message: nothing to send anyway
+            return None
         result = self.check(text)
         if result.decision == "pass":
             return None
@@ -553,8 +556,8 @@ class Guard:
                 pieces: list[tuple[int, int, str, str]] = []     # start, end, better sentence, id
                 for hit in sorted(hits, key=lambda h: h.start):
                     better = [b for b in hit.better if "……" not in b]
-                    if not better:
-                        continue
+                    if not better or (pieces and hit.end <= pieces[-1][1]):
+                        continue        # nothing to offer, or inside the clause already replaced
                     start, end = _expand(text, hit.start, hit.end, scope)
                     if pieces and (start < pieces[-1][1] or (
                         str(hit.id) == pieces[-1][3] and not text[pieces[-1][1]:start].strip(PUNCTUATION)
