@@ -17,7 +17,6 @@ trust a score without a reason.
 from __future__ import annotations
 
 import gzip
-import heapq
 import importlib.util
 import marshal
 import math
@@ -44,7 +43,8 @@ HELD_BACK_THREAT = 1.5       # a cancelled threat still marks a complaint
 THREAT_WEIGHT = 2.5          # a threat to go to regulators, media or court reads as anger
 PRAISE_OFFSET = 0.5
 FRAME_REACH = 40             # characters either side of a threat word a not-a-threat frame may span
-FRAME_CACHE = 4096           # compiled frames kept (threat words are a few hundred)
+FRAME_CACHE = 4096
+KEYWORD_MEMO = 50_000        # tokens whose keyword weight is remembered (a few MB at most)           # compiled frames kept (threat words are a few hundred)
 STACKED_DEGREE = 1.5         # 太, 非常, 极: two such intensified feelings make a strong one
 FEELING_MIN = 1.5            # a stated feeling this strong outranks plain dissatisfaction          # un-negated praise ("已经解决了，点赞") softens the complaint score
 # Words between a negator and the emotion word that do not break the negation (没什么不满意的).
@@ -207,6 +207,7 @@ class Analyzer:
                 self._tokenizer.add_word(word)
         self._tags = lexicon.tags
         self._idf, self._median_idf, self._stopwords = lexicon.idf, lexicon.median_idf, lexicon.stop_words
+        self._idf_memo: dict[str, float] = {}
 
     @staticmethod
     def _build_lexicon(phrases: PhraseSet) -> dict[str, _Entry]:
@@ -463,11 +464,12 @@ class Analyzer:
             return
         if any(r.scores[e] >= FEELING_MIN for e in EMOTIONS if e != "dissatisfaction"):
             return
-        if sum(1 for ch in r.norm.rstrip("，。！？；,.!?;～~ ") if ch in CLAUSE_BREAK) >= neutral.howto_clauses:
-            return
         m = next((m for pattern, kind, *_ in r.candidates if kind == "howto"
                   for m in [pattern.search(r.norm)] if m), None)
-        if m is not None:
+        if m is None:
+            return
+        body = r.norm.rstrip("，。！？；,.!?;～~ ")
+        if sum(map(body.count, CLAUSE_BREAK)) < neutral.howto_clauses:
             r.relief = True
             r.triggers["howto"] = [m.group()]
             r.scores["dissatisfaction"] = 0.0
@@ -670,14 +672,32 @@ class Analyzer:
         return next(name for name in order if hits.get(name) == top)
 
     def _keywords(self, tokens: list[str], limit: int = 5) -> list[str]:
-        """TF-IDF keywords with jieba.analyse's IDF table, on the tokens already cut."""
+        """TF-IDF keywords with jieba.analyse's IDF table, on the tokens already cut.
+
+        Each token's IDF (0.0 when it can be no keyword) is remembered after its first
+        message, up to KEYWORD_MEMO tokens: one lookup per token instead of four tests.
+        """
+        memo = self._idf_memo
         freq: dict[str, int] = {}
-        stop = self._stopwords
+        weights: dict[str, float] = {}
         for tok in tokens:
-            if len(tok) > 1 and tok not in stop and not tok.isdigit() and not tok.isspace():
+            weight = memo.get(tok)
+            if weight is None:
+                weight = self._keyword_idf(tok)
+            if weight:
                 freq[tok] = freq.get(tok, 0) + 1
-        idf, median = self._idf, self._median_idf
-        return heapq.nlargest(limit, freq, key=lambda w: freq[w] * idf.get(w, median))
+                weights[tok] = weight
+        # sorted(..., reverse=True)[:n] is what heapq.nlargest returns, faster for a handful
+        return sorted(freq, key=lambda w: freq[w] * weights[w], reverse=True)[:limit]
+
+    def _keyword_idf(self, tok: str) -> float:
+        if len(tok) > 1 and tok not in self._stopwords and not tok.isdigit() and not tok.isspace():
+            weight = self._idf.get(tok, self._median_idf)
+        else:
+            weight = 0.0
+        if len(self._idf_memo) < KEYWORD_MEMO:
+            self._idf_memo[tok] = weight
+        return weight
 
     def _topic(self, tokens: list[str], category: str | None) -> str | None:
         """The thing the customer complains about, in their own words (for mirroring)."""
@@ -723,8 +743,8 @@ def first_chars(pattern: str) -> frozenset[str] | None:
 def prefixes(pattern: str, size: int = 2) -> frozenset[str] | None:
     """Every string of ``size`` characters a match of ``pattern`` can start with.
 
-    Strings shorter than ``size`` are matches that can end that soon ("" when the pattern can
-    match empty). Read off the parse tree of Python's own regex parser: literals, classes (with
+    Strings shorter than ``size`` are matches that can end that soon, or prefixes after which
+    nothing more could be read ("" when the pattern can match empty, or its start is unknown). Read off the parse tree of Python's own regex parser: literals, classes (with
     \\d and small ranges), groups, alternatives, bounded repeats and zero-width assertions.
     Anything else (``.``, ``\\w``, wide ranges, backreferences, flags, too many strings) gives
     None: the caller must always run the regex.
@@ -755,7 +775,9 @@ def _sequence(items: list, size: int) -> set[str] | None:
             break
         options = _item(op, av, size)
         if options is None:
-            return None
+            # nothing more can be read (a negated class, a backreference): the strings so far
+            # are still prefixes every match starts with, unless one of them is empty
+            return None if "" in current else current
         current = _concat(current, options, size)
         if current is None:
             return None
