@@ -3,8 +3,9 @@
     python bench/memory.py [--messages 1000] [--repeat 5]
 
 Prints, for ``complaint-bot check`` and ``complaint-bot analyze`` (one text each, run
-``--repeat`` times in fresh processes): the median wall time from launch to exit and the
-peak resident memory. For ``complaint-bot run`` against the project's Bot API server
+``--repeat`` times in fresh processes): the median wall time from launch to exit, the median
+CPU time (user + system: what start-up costs whatever else the machine is doing) and the peak
+resident memory. For ``complaint-bot run`` against the project's Bot API server
 (``botapi/``): resident memory once it polls, after ``--messages`` customer messages (100
 customers, every message answered), and after three live reloads of the phrase files, plus the
 peak, and whether matplotlib was ever loaded (it should be only when a chart is drawn).
@@ -41,7 +42,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 def cli(args: list[str], repeat: int) -> dict:
     """Median wall time and peak RSS of ``python -m bot ARGS`` in fresh processes."""
-    walls, peaks = [], []
+    walls, cpus, peaks = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(repeat):
             start = time.perf_counter()
@@ -52,7 +53,8 @@ def cli(args: list[str], repeat: int) -> dict:
             proc.returncode = os.waitstatus_to_exitcode(status)
             assert proc.returncode == 0, f"{args} exited {proc.returncode}"
             peaks.append(usage.ru_maxrss / 1024)
-    return {"wall_s": statistics.median(walls), "peak_mb": max(peaks)}
+            cpus.append(usage.ru_utime + usage.ru_stime)
+    return {"wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus), "peak_mb": max(peaks)}
 
 
 def _status(pid: int) -> dict[str, float]:
@@ -119,12 +121,12 @@ def main() -> int:
     # the first use on a machine builds jieba's lexicon cache (bot.engine.lexicon); not part of start-up
     subprocess.run([sys.executable, "-m", "bot", "analyze", "预热"], env=_env(), cwd=tempfile.gettempdir(),
                    stdout=subprocess.DEVNULL, check=True)
-    print(f"{'command':<34}{'start-up s':>11}{'peak MB':>9}")
+    print(f"{'command':<34}{'start-up s':>11}{'CPU s':>7}{'peak MB':>9}")
     for label, argv in (("complaint-bot check TEXT", ["check", "这是公司的规定"]),
                         ("complaint-bot analyze TEXT", ["analyze", "你们发货太慢了，我非常失望！"]),
                         ("complaint-bot phrases check", ["phrases", "check"])):
         r = cli(argv, args.repeat)
-        print(f"{label:<34}{r['wall_s']:>11.2f}{r['peak_mb']:>9.0f}")
+        print(f"{label:<34}{r['wall_s']:>11.2f}{r['cpu_s']:>7.2f}{r['peak_mb']:>9.0f}")
     r = run_bot(args.messages)
     print(f"\ncomplaint-bot run (start-up {r['startup_s']:.2f} s to the first getUpdates)")
     print(f"  RSS after start-up:            {r['after_start_mb']:6.0f} MB")

@@ -169,3 +169,30 @@ def test_a_reload_that_fails_while_compiling_restores_the_last_good_set(phrases_
         store.reload()
     assert store.engine is not None and not store.engine.guard.check("规定如此").ok
     assert store.engine.analyzer.analyze("气死我了").negative
+
+
+def test_phrase_files_are_read_by_the_c_parser_with_the_same_result(monkeypatch):
+    """libyaml's C parser reads the files; the round-trip parser (line numbers) gives the same set."""
+    from ruamel.yaml import YAML
+
+    from bot.engine import phrases as module
+
+    assert YAML(typ="safe").Parser.__name__ == "CParser"          # ruamel.yaml.clib is installed
+    fast = module.load_phrases(PHRASES)
+    monkeypatch.setattr(module, "_fast_tree", lambda text: None)     # the round-trip parser only
+    slow = module.load_phrases(PHRASES)
+    for name in ("forbidden", "emotions", "empathy", "categories", "texts", "suggestions"):
+        assert getattr(fast, name) == getattr(slow, name), name
+
+
+def test_a_problem_found_after_the_fast_parse_still_has_its_line(phrases_dir):
+    from bot.engine.phrases import PhraseFileError, load_phrases
+
+    path = phrases_dir / "forbidden.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    number = next(i for i, line in enumerate(lines) if line.strip() == "- id: 4")
+    lines[number] = lines[number].replace("id: 4", "id: 3")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(PhraseFileError) as caught:
+        load_phrases(phrases_dir)
+    assert any(p.file == "forbidden.yaml" and p.line == number + 1 for p in caught.value.problems), caught.value.lines()
