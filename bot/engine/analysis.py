@@ -143,7 +143,7 @@ class _Reading:
 
     __slots__ = ("text", "norm", "tokens", "scores", "triggers", "category_hits", "demand_hits", "threats",
                  "threat_words", "actions", "after_actions", "praise", "total", "negative", "relief", "strong",
-                 "intensified", "candidates")
+                 "intensified", "candidates", "kinds")
 
     def __init__(self, text: str, norm: str, tokens: list[str]):
         self.text, self.norm, self.tokens = text, norm, tokens
@@ -163,6 +163,7 @@ class _Reading:
         self.strong = False     # a cue that makes any feeling strong (最后一次, an ultimatum)
         self.intensified = 0    # feeling words under 太/非常/极 (stacked ones make a feeling strong)
         self.candidates: list[tuple] = []     # the regexes that may match (Analyzer._index)
+        self.kinds: set[str] = set()          # the kinds among them (cue, colour, relief, ...)
 
     @property
     def severe(self) -> bool:
@@ -290,6 +291,7 @@ class Analyzer:
         if self._neutral_gate(reading):
             return self._conclude(reading)
         reading.candidates = self._index.matching(norm)
+        reading.kinds = {c[1] for c in reading.candidates}
         self._read_tokens(reading)
         self._confirm_threats(reading)
         self._read_cues(reading, "cue")
@@ -322,7 +324,7 @@ class Analyzer:
         lexicon = self._lexicon
         clause: list[str] = []          # tokens of the current clause, for negation/degree
         rhetorical = [m.span() for pattern, kind, *_ in r.candidates if kind == "rhetorical"
-                      for m in pattern.finditer(r.norm)]
+                      for m in pattern.finditer(r.norm)] if "rhetorical" in r.kinds else []
         position = start = 0
         for i, tok in enumerate(r.tokens):
             if rhetorical:
@@ -396,6 +398,8 @@ class Analyzer:
 
     def _confirm_threats(self, r: _Reading) -> None:
         """Media and lawyers need an action (找律师, 发到网上); any threat can be held back or no threat."""
+        if not (r.threats or r.threat_words or self._threat_always) and self._threat_first.isdisjoint(r.norm):
+            return              # no threat word and no English threat can start here
         window = self.phrases.emotions.severe.with_action.window
         for i in r.threat_words:
             # "找律师", "发到网上": the action comes first; "律师事务所的…想给" is no threat
@@ -432,6 +436,8 @@ class Analyzer:
     @staticmethod
     def _read_cues(r: _Reading, kind: str) -> None:
         """Complaint constructions (``cue``) or colour cues; only the index's candidates run."""
+        if kind not in r.kinds:
+            return
         for pattern, cue_kind, emotion, weight, strong in r.candidates:
             if cue_kind != kind:
                 continue
@@ -445,7 +451,7 @@ class Analyzer:
 
     def _read_relief(self, r: _Reading) -> None:
         """修好了 / 不用退了 / 谢谢: the facts of a problem that is over make no complaint."""
-        if r.severe:
+        if r.severe or "relief" not in r.kinds:
             return
         m = next((m for pattern, kind, *_ in r.candidates if kind == "relief"
                   for m in [pattern.search(r.norm)] if m), None)
@@ -460,7 +466,9 @@ class Analyzer:
     def _read_howto(self, r: _Reading) -> None:
         """怎么申请赔偿 / 如果坏了能保修吗: a short question about a procedure is no complaint."""
         neutral = self.phrases.emotions.neutral
-        if r.relief or r.severe or r.strong or r.scores["dissatisfaction"] > neutral.howto_max:
+        if "howto" not in r.kinds or r.relief or r.severe or r.strong:
+            return
+        if r.scores["dissatisfaction"] > neutral.howto_max:
             return
         if any(r.scores[e] >= FEELING_MIN for e in EMOTIONS if e != "dissatisfaction"):
             return
