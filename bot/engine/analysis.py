@@ -41,12 +41,12 @@ NEGATION_WINDOW = 3
 EMOJI_WEIGHT = 1.5
 HELD_BACK_THREAT = 1.5       # a cancelled threat still marks a complaint
 THREAT_WEIGHT = 2.5          # a threat to go to regulators, media or court reads as anger
-PRAISE_OFFSET = 0.5
+PRAISE_OFFSET = 0.5          # un-negated praise ("已经解决了，点赞") softens the complaint score
 FRAME_REACH = 40             # characters either side of a threat word a not-a-threat frame may span
-FRAME_CACHE = 4096
-KEYWORD_MEMO = 50_000        # tokens whose keyword weight is remembered (a few MB at most)           # compiled frames kept (threat words are a few hundred)
+FRAME_CACHE = 4096           # compiled frames kept (threat words are a few hundred)
+KEYWORD_MEMO = 50_000        # tokens whose keyword weight is remembered (a few MB at most)
 STACKED_DEGREE = 1.5         # 太, 非常, 极: two such intensified feelings make a strong one
-FEELING_MIN = 1.5            # a stated feeling this strong outranks plain dissatisfaction          # un-negated praise ("已经解决了，点赞") softens the complaint score
+FEELING_MIN = 1.5            # a stated feeling this strong outranks plain dissatisfaction
 # Words between a negator and the emotion word that do not break the negation (没什么不满意的).
 PASS_THROUGH = frozenset("都 也 还 可 是 有 得 到 什么 啥 那么 这么 怎么 太 很 来 要 想".split())
 PARTICLES = "了啦啊呀的吧嘛呢哦"
@@ -752,10 +752,11 @@ def prefixes(pattern: str, size: int = 2) -> frozenset[str] | None:
     """Every string of ``size`` characters a match of ``pattern`` can start with.
 
     Strings shorter than ``size`` are matches that can end that soon, or prefixes after which
-    nothing more could be read ("" when the pattern can match empty, or its start is unknown). Read off the parse tree of Python's own regex parser: literals, classes (with
-    \\d and small ranges), groups, alternatives, bounded repeats and zero-width assertions.
-    Anything else (``.``, ``\\w``, wide ranges, backreferences, flags, too many strings) gives
-    None: the caller must always run the regex.
+    nothing more could be read ("" when the pattern can match empty). Read off the parse tree
+    of Python's own regex parser: literals, classes (with \\d and small ranges), groups,
+    alternatives, bounded repeats and zero-width assertions. A pattern whose first character
+    cannot be read (``.``, ``\\w``, wide ranges, flags, too many strings) gives None: the
+    caller must always run the regex.
     """
     try:
         tree = _sre_parse.parse(pattern)
