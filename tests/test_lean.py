@@ -33,11 +33,12 @@ def imported_by(*code_or_args: str, module: bool = True) -> set[str]:
     return {line.split("|")[-1].strip() for line in out.stderr.splitlines() if line.startswith("import time:")}
 
 
-def test_check_loads_no_jieba_no_snownlp_no_pinyin_phrases():
+def test_check_loads_no_jieba_no_snownlp_and_pinyin_only_for_a_near_miss():
     modules = imported_by("check", "这是公司的规定")
     assert "bot.engine.guard" in modules                     # the probe sees the imports
-    assert not {m for m in modules if m.split(".")[0] in ("jieba", "snownlp", "matplotlib", "telegram")}
-    assert "pypinyin.phrases_dict" not in modules
+    assert not {m for m in modules if m.split(".")[0] in ("jieba", "snownlp", "matplotlib", "telegram", "pypinyin")}
+    typo = imported_by("check", "这是公司的规订啊")           # a near miss: the sound of 订 is asked
+    assert "pypinyin" in typo and "pypinyin.phrases_dict" not in typo
 
 
 def test_analyze_loads_neither_jieba_analyse_nor_posseg_nor_the_guard():

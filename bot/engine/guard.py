@@ -55,10 +55,10 @@ from functools import lru_cache
 
 # pypinyin's phrase dictionary (~45 MB, 0.1 s) only improves readings of whole words; the guard
 # asks about single characters, whose readings are the same without it (pypinyin's documented
-# switches; tests/test_lean.py compares every character)
+# switches; tests/test_lean.py compares every character). pypinyin itself (~13 MB) is imported
+# by the first fuzzy comparison (:func:`_sound`), which most drafts never reach.
 os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
 os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
-from pypinyin import Style, lazy_pinyin  # noqa: E402
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
@@ -132,6 +132,8 @@ class CheckResult:
 @lru_cache(maxsize=4096)
 def _sound(ch: str) -> tuple[str, str]:
     """(initial, final) of a character's pinyin, tones dropped; non-Chinese maps to itself."""
+    from pypinyin import Style, lazy_pinyin       # cached per character: imported once, when first needed
+
     initial = lazy_pinyin(ch, style=Style.INITIALS, strict=False)[0]
     final = lazy_pinyin(ch, style=Style.FINALS, strict=False)[0]
     return initial, final
