@@ -12,8 +12,10 @@ customers, Telegram refusals, tracebacks, strangers' changes); figures, not asse
 from __future__ import annotations
 
 import argparse
+import os
 import re
-import sqlite3
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,9 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from botapi import FakeTelegram  # noqa: E402
-from botapi.fuzz import Fuzzer  # noqa: E402
-from tests.botprocess import AGENT_CHAT, BotProcess  # noqa: E402
-from tests.test_e2e_fuzz import one, push_all, query, settled, snapshot  # noqa: E402
+from botapi.fuzz import Fuzzer, one, push_all, query, settled, snapshot  # noqa: E402
+
+AGENT_CHAT = -100200300
 
 
 def kinds(updates: list[dict]) -> Counter:
@@ -45,9 +47,15 @@ def main() -> int:
               ("strangers", lambda db: fuzz.strangers(n_strangers, dict(query(db, "select id, user_id from tickets")),
                                                        [d for (d,) in query(db, "select id from messages where role='agent'")]))]
     with FakeTelegram() as tg, tempfile.TemporaryDirectory() as tmp:
-        bot = BotProcess(tg, Path(tmp), RATE_LIMITER="false", SLA_MINUTES="600", REMINDER_MINUTES="0.01",
-                         RETRY_SECONDS="5").start()
-        db = bot.db
+        db, log_path = Path(tmp) / "tickets.db", Path(tmp) / "bot.log"
+        env = {**os.environ, "TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_URL": tg.url, "DATABASE_PATH": str(db),
+               "AGENT_CHAT_ID": str(AGENT_CHAT), "AGENT_IDS": "5001,5002", "SUPERVISOR_IDS": "6001",
+               "ADMIN_IDS": "7001", "RATE_LIMITER": "false", "SLA_MINUTES": "600", "REMINDER_MINUTES": "0.01",
+               "RETRY_SECONDS": "5", "CARD_SECONDS": "0.5"}
+        with open(log_path, "wb") as out:
+            bot = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=tmp, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)
+        tg.wait_for(tg.polling, timeout=60)
         pushed, total_s, all_updates, before = 0, 0.0, [], None
         try:
             print(f"seed {args.seed}: {args.updates} updates from {len(fuzz.users)} users")
@@ -64,11 +72,11 @@ def main() -> int:
                 total_s += took
                 print(f"{name:<22} {len(updates):>8} {took:>10.1f} {took / len(updates) * 1000:>10.2f}")
             after = snapshot(db)
-            alive = bot.proc.poll() is None
+            alive = bot.poll() is None
         finally:
-            code = bot.stop()
-            bot.kill()
-        log = bot.log()
+            bot.send_signal(signal.SIGTERM)
+            code = bot.wait(120)
+        log = log_path.read_text(encoding="utf-8", errors="replace")
         logged = dict(query(db, "select update_id, count(*) from messages where role='customer' group by update_id"))
         unanswered = one(db, "select count(*) from messages where role='customer' and answered_at is null")
     expected = fuzz.customer_updates

@@ -19,6 +19,10 @@ sends), with what the bot must do with them recorded alongside:
     fuzz = Fuzzer(seed=1)
     updates = fuzz.customers(2400)
     fuzz.customer_updates          # update_ids of customer messages: each logged once, answered
+
+Helpers for the harness (the test and ``bench/fuzz.py``) read the bot's ticket log:
+``settled(db, pushed)`` (every update handled, every customer answered, every card current)
+and ``snapshot(db)`` (what a stranger could change).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from __future__ import annotations
 import itertools
 import random
 import re
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -319,3 +324,39 @@ class Fuzzer:
                                    "resolve:-1", "escalate:9223372036854775808"])
                 out.append(self.callback(who, data, None if rng.random() < 0.1 else chat))
         return out
+
+
+# ---------------------------------------------------------------------- harness
+
+
+def query(db, sql: str, *params) -> list[tuple]:
+    with sqlite3.connect(db, timeout=60) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def one(db, sql: str, *params):
+    return query(db, sql, *params)[0][0]
+
+
+def snapshot(db) -> dict[str, list[tuple]]:
+    """Everything a stranger could change: tickets, messages, events (the inbox is bookkeeping)."""
+    return {table: query(db, f"select * from {table} order by 1") for table in ("tickets", "messages", "events")}
+
+
+def settled(db, pushed: int):
+    """A predicate: every pushed update handled, every customer answered, every card posted and current."""
+    def check() -> bool:
+        return (one(db, "select count(*) from inbox where handled_at is not null") >= pushed
+                and one(db, "select count(*) from messages where role='customer' and answered_at is null") == 0
+                and one(db, "select count(*) from tickets where card_message_id is null "
+                            "and status in ('open','in_progress','escalated')") == 0
+                and one(db, "select count(*) from tickets where card_message_id is not null "
+                            "and (card_updated_at is null or updated_at > card_updated_at)") == 0)
+    return check
+
+
+def push_all(tg, updates: list[dict], pushed_before: int) -> int:
+    """Queue updates at the server in batches of 200; returns how many were pushed in all."""
+    for start in range(0, len(updates), 200):
+        tg.push(*updates[start:start + 200])
+    return pushed_before + len(updates)

@@ -15,49 +15,16 @@ from __future__ import annotations
 import os
 import re
 import signal
-import sqlite3
 
 import pytest
 
-from botapi.fuzz import Fuzzer
+from botapi.fuzz import Fuzzer, one, push_all, query, settled, snapshot
 from botapi.tghtml import problem
 from tests.botprocess import AGENT_CHAT, BotProcess
 
 UPDATES = int(os.environ.get("FUZZ_UPDATES", "3000"))
 SEED = int(os.environ.get("FUZZ_SEED", "1"))
 SENT = ("sendMessage", "editMessageText", "sendPhoto", "sendDocument", "editMessageCaption")
-
-
-def query(db, sql, *params):
-    with sqlite3.connect(db) as conn:
-        return conn.execute(sql, params).fetchall()
-
-
-def one(db, sql, *params):
-    return query(db, sql, *params)[0][0]
-
-
-def snapshot(db) -> dict[str, list[tuple]]:
-    """Everything a stranger could change: tickets, messages, events (the inbox is bookkeeping)."""
-    return {table: query(db, f"select * from {table} order by 1") for table in ("tickets", "messages", "events")}
-
-
-def settled(db, pushed: int):
-    """Every pushed update handled, every customer answered, every card posted and current."""
-    def check():
-        return (one(db, "select count(*) from inbox where handled_at is not null") >= pushed
-                and one(db, "select count(*) from messages where role='customer' and answered_at is null") == 0
-                and one(db, "select count(*) from tickets where card_message_id is null "
-                            "and status in ('open','in_progress','escalated')") == 0
-                and one(db, "select count(*) from tickets where card_message_id is not null "
-                            "and (card_updated_at is null or updated_at > card_updated_at)") == 0)
-    return check
-
-
-def push_all(tg, updates, pushed_before: int) -> int:
-    for start in range(0, len(updates), 200):
-        tg.push(*updates[start:start + 200])
-    return pushed_before + len(updates)
 
 
 def test_thousands_of_generated_updates_break_nothing(telegram, tmp_path):
