@@ -126,6 +126,7 @@ class CheckResult:
             "decision": self.decision,
             "violations": [v.to_dict() for v in self.violations],
             "warnings": [w.to_dict() for w in self.warnings],
+            "model": self.model,       # the learned model's P(forbidden), or None when it was not asked
         }
 
 
