@@ -96,6 +96,8 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from bot.engine.guard import Guard            # the guard alone: no jieba, no snownlp
 
     guard = Guard(_load_phrases(args.phrases or settings.phrases_dir).forbidden)
+    if getattr(args, "rewrite", False):
+        return _per_text(args, lambda text: {**guard.check(text).to_dict(), "rewrite": guard.rewrite(text)})
     return _per_text(args, lambda text: guard.check(text).to_dict())
 
 
@@ -358,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("text", nargs="?", help="the text (omit with --jsonl)")
         p.add_argument("--jsonl", action="store_true", help="one JSON line per line of standard input")
         p.add_argument("--phrases", type=Path, help="phrase directory (default: PHRASES_DIR)")
+        if name == "check":
+            p.add_argument("--rewrite", action="store_true",
+                           help="also give the one-tap rewrite (null when none passes the guard)")
         p.set_defaults(func=func)
 
     _phrases_parser(sub)

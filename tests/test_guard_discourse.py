@@ -391,3 +391,13 @@ def test_phrases_train_writes_a_model_the_guard_loads(phrases_dir):
     assert meta["trained_on"]["tune_drafts"] > 500 and "holdout" not in json.dumps(meta)
     guard = Guard(load_phrases(phrases_dir).forbidden)
     assert guard.check("这是公司的规定").decision == "block"
+
+
+def test_check_command_offers_the_rewrite_on_request():
+    out = subprocess.run([sys.executable, "-m", "bot", "check", "--rewrite", "--phrases", str(PHRASES),
+                          "您去找厂家吧，其他的我帮您登记。"], capture_output=True, cwd=ROOT, timeout=120)
+    data = json.loads(out.stdout)
+    assert data["decision"] == "block" and data["rewrite"].endswith("其他的我帮您登记。")
+    plain = json.loads(subprocess.run([sys.executable, "-m", "bot", "check", "--phrases", str(PHRASES), "好的"],
+                                      capture_output=True, cwd=ROOT, timeout=120).stdout)
+    assert plain["decision"] == "pass" and "rewrite" not in plain
