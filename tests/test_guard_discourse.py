@@ -401,3 +401,25 @@ def test_check_command_offers_the_rewrite_on_request():
     plain = json.loads(subprocess.run([sys.executable, "-m", "bot", "check", "--phrases", str(PHRASES), "好的"],
                                       capture_output=True, cwd=ROOT, timeout=120).stdout)
     assert plain["decision"] == "pass" and "rewrite" not in plain
+
+
+@pytest.mark.parametrize("text,sentence", [
+    ("保修這塊您得自己聯繫品牌售後，我們只管賣", 4),          # Traditional
+    ("您 得 自 己 聯 繫 品 牌 售 後 吧", 4),                    # spaced out
+    ("理解您着急！！但这个确实办不了。。。", 10),              # full-width runs of punctuation
+])
+def test_intents_read_traditional_spaced_and_noisy_drafts(engine, text, sentence):
+    result = engine.guard.check(text)
+    assert sentence in [h.id for h in result.violations + result.warnings]
+
+
+@pytest.mark.parametrize("text", [
+    "您好！這個您得自己聯繫品牌售後，我們只管賣。祝您愉快",
+    "亲～「没办法」不是答案，不过线上改不了，您得自己去营业厅办",
+    "理解您着急，但真的没办法，系统不支持。另外您的退款已经到账了",
+])
+def test_every_hit_indexes_the_original_text(engine, text):
+    result = engine.guard.check(text)
+    assert result.violations or result.warnings
+    for hit in result.violations + result.warnings:
+        assert text[hit.start:hit.end] == hit.match and hit.match
