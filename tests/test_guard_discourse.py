@@ -423,3 +423,15 @@ def test_every_hit_indexes_the_original_text(engine, text):
     assert result.violations or result.warnings
     for hit in result.violations + result.warnings:
         assert text[hit.start:hit.end] == hit.match and hit.match
+
+
+def test_a_failure_inside_check_asks_the_agent_instead_of_raising(tmp_path, caplog):
+    guard = tiny_guard(tmp_path)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    guard._rule_hits = broken
+    result = guard.check("这种问题小孩子都会")
+    assert result.decision == "confirm" and result.ok and "guard failed" in caplog.text
+    assert guard.rewrite("这种问题小孩子都会") is None

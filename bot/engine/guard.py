@@ -46,6 +46,7 @@ only moves a draft between tiers: pass→confirm at ``model_confirm``, confirm�
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import unicodedata
@@ -68,6 +69,7 @@ from bot.engine.text import CLAUSE_BREAKS, Normalized, compact, normalize
 
 
 NEGATIONS = frozenset("不没无未别非否莫勿")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -365,7 +367,18 @@ class Guard:
                 )
 
     def check(self, text: str) -> CheckResult:
-        """Every forbidden and warn-tier phrase in ``text``, and the decision. Never raises on any string."""
+        """Every forbidden and warn-tier phrase in ``text``, and the decision. Never raises on any string.
+
+        Should anything inside fail all the same, the draft is not waved through: the result
+        is ``confirm`` with no hits (the agent decides) and the error is logged.
+        """
+        try:
+            return self._check(text)
+        except Exception:       # noqa: BLE001 - a guard that raises would stop the agent's reply
+            logger.exception("guard failed on a draft; asking the agent to confirm")
+            return CheckResult(text=text, decision="confirm")
+
+    def _check(self, text: str) -> CheckResult:
         norm = normalize(text)
         dense = compact(norm)
         clauses = compact(norm, breaks=True)
