@@ -149,6 +149,9 @@ def test_threats_are_severe(engine, text):
     "在抖音刷到你们的团购，还能买吗",
     "买家说要去12315告我，平台能帮我看下记录吗",
     "我朋友在律师事务所工作，想订一批办公椅",
+    "请问去民航局怎么坐车",
+    "我要去法院办事，附近有没有酒店",
+    "我的律师朋友说合同没问题，我就签了",
 ])
 def test_mentions_that_are_not_threats(engine, text):
     result = read(engine, text)
