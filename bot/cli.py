@@ -205,7 +205,7 @@ def cmd_phrases_train(args: argparse.Namespace, settings: Settings) -> int:
     except ImportError:
         print("training needs scikit-learn: pip install -e '.[train]'", file=sys.stderr)
         return 2
-    print(train(args.data, args.phrases or settings.phrases_dir, args.out, args.c))
+    print(train(args.data, args.phrases or settings.phrases_dir, args.out, args.c, write=args.write))
     return 0
 
 
@@ -322,6 +322,7 @@ def _phrases_parser(sub) -> None:
     p.add_argument("--data", type=Path, default=Path("tests/data"), help="labelled drafts (tests/data)")
     p.add_argument("--out", type=Path, help="model file (default: decision.model in forbidden.yaml)")
     p.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
+    p.add_argument("--write", action="store_true", help="also write the suggested thresholds into forbidden.yaml")
     p.set_defaults(func=cmd_phrases_train)
     p = phrases_sub.add_parser("init", help="copy the shipped phrase files to a folder for editing")
     p.add_argument("dir", type=Path, help="the folder to create (e.g. phrases)")

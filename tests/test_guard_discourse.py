@@ -435,3 +435,15 @@ def test_a_failure_inside_check_asks_the_agent_instead_of_raising(tmp_path, capl
     result = guard.check("这种问题小孩子都会")
     assert result.decision == "confirm" and result.ok and "guard failed" in caplog.text
     assert guard.rewrite("这种问题小孩子都会") is None
+
+
+def test_train_writes_thresholds_keeping_the_admins_comments(phrases_dir):
+    from bot.admin.train import write_thresholds
+
+    before = (phrases_dir / "forbidden.yaml").read_text(encoding="utf-8")
+    write_thresholds(phrases_dir, {"model_confirm": 0.5, "model_block": 0.97, "model_release": 0.1})
+    after = (phrases_dir / "forbidden.yaml").read_text(encoding="utf-8")
+    changed = [line for line in after.splitlines() if line not in before.splitlines()]
+    assert changed == ["  model_confirm: 0.5", "  model_block: 0.97", "  model_release: 0.1"]
+    decision = load_phrases(phrases_dir).forbidden.decision
+    assert (decision.model_confirm, decision.model_block, decision.model_release) == (0.5, 0.97, 0.1)

@@ -163,7 +163,7 @@ def evaluate(decisions, confirm: float, block: float, release: float, block_alon
 
 
 def train(data: Path, phrases: Path, out: Path | None = None, c: float = 1.0, low: int = 1, high: int = 3,
-          min_df: int = 2, prune: float = 0.1) -> str:
+          min_df: int = 2, prune: float = 0.1, write: bool = False) -> str:
     """Train on all of the tuning split + dev drafts, write the JSON, return a report."""
     from bot.engine.guard import Guard
     from bot.engine.phrases import load_file
@@ -192,14 +192,37 @@ def train(data: Path, phrases: Path, out: Path | None = None, c: float = 1.0, lo
     }
     payload = export(vectorizer, model, low, high, prune, meta)
     out.write_text(json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
-    return (f"wrote {out} ({out.stat().st_size // 1024} KB, {len(payload['weights'])} n-grams) "
-            f"from {len(tune)} tuning + {len(dev)} dev drafts\n"
-            f"suggested decision thresholds (cross-validated on the tuning split): model_confirm {confirm}, "
-            f"model_block {block}, model_release {release}\n"
-            f"  model alone: caught {alone.caught:.3f}, clean flagged {alone.clean_confirm:.3f}\n"
-            f"  with the rules (optimistic: the rules were written on this split): caught {outcome.caught:.3f}, "
-            f"clean blocked {outcome.clean_blocked:.3f}, clean confirm {outcome.clean_confirm:.3f}\n"
-            f"put them in forbidden.yaml's decision section, then run complaint-bot phrases test")
+    report = (f"wrote {out} ({out.stat().st_size // 1024} KB, {len(payload['weights'])} n-grams) "
+              f"from {len(tune)} tuning + {len(dev)} dev drafts\n"
+              f"suggested decision thresholds (cross-validated on the tuning split): model_confirm {confirm}, "
+              f"model_block {block}, model_release {release}\n"
+              f"  model alone: caught {alone.caught:.3f}, clean flagged {alone.clean_confirm:.3f}\n"
+              f"  with the rules (optimistic: the rules were written on this split): caught {outcome.caught:.3f}, "
+              f"clean blocked {outcome.clean_blocked:.3f}, clean confirm {outcome.clean_confirm:.3f}\n")
+    if not write:
+        return report + ("put them in forbidden.yaml's decision section (or rerun with --write), "
+                         "then run complaint-bot phrases test")
+    write_thresholds(phrases, {"model_confirm": confirm, "model_block": block, "model_release": release})
+    return report + f"written to {phrases / 'forbidden.yaml'}'s decision section; now run complaint-bot phrases test"
+
+
+def write_thresholds(phrases: Path, thresholds: dict[str, float]) -> None:
+    """Set ``decision``'s thresholds in ``forbidden.yaml``, keeping its comments and layout (ruamel)."""
+    from ruamel.yaml import YAML
+
+    path = Path(phrases) / "forbidden.yaml"
+    yaml = YAML(typ="rt")
+    yaml.width = 4096
+    yaml.preserve_quotes = True
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    tree = yaml.load(path.read_text(encoding="utf-8"))
+    decision = tree.get("decision")
+    if decision is None:
+        raise ValueError("forbidden.yaml has no decision section")
+    for key, value in thresholds.items():
+        decision[key] = value
+    with path.open("w", encoding="utf-8") as out:
+        yaml.dump(tree, out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -208,8 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--phrases", type=Path, required=True)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--c", type=float, default=1.0)
+    parser.add_argument("--write", action="store_true", help="write the thresholds into forbidden.yaml")
     args = parser.parse_args(argv)
-    print(train(args.data, args.phrases, args.out, args.c))
+    print(train(args.data, args.phrases, args.out, args.c, write=args.write))
     return 0
 
 
