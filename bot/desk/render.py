@@ -27,6 +27,7 @@ STATUS_LABELS = {"open": "待处理", "in_progress": "处理中", "escalated": "
 LEVEL_NAMES = {0: "客服", 1: "主管", 2: "经理"}
 MESSAGE_LIMIT = 4096          # Telegram's longest message, in characters of text
 QUOTE_LIMIT = 600
+REASON_LIMIT = 300          # an agent's escalation reason, as supervisors read it
 TEXT_KINDS = frozenset({"text", "edited"})
 _TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 
@@ -124,7 +125,7 @@ class Render:
 
     def alert(self, ticket: Ticket, level: int, reason: str, quote: str | None, now: datetime) -> str:
         """What supervisors (and managers) read when a ticket is escalated; quotes the customer's words."""
-        lines = [f"🚨 <b>{ticket.id} 号工单升级到{LEVEL_NAMES[level]}</b>" + (f"：{escape(reason)}" if reason else ""),
+        lines = [f"🚨 <b>{ticket.id} 号工单升级到{LEVEL_NAMES[level]}</b>" + (f"：{escape(reason, REASON_LIMIT)}" if reason else ""),
                  f"客户：{escape(ticket.user_name)}；情绪：{self.emotion(ticket.emotion)}"
                  f"（{INTENSITY_LABELS.get(ticket.intensity or 0, '')}）" + ("；⚠️ 严重投诉" if ticket.severe else "")]
         if quote:
