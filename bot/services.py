@@ -32,8 +32,9 @@ class Services:
     def build(cls, settings: Settings, *, staff_ids: frozenset[int] | None = None,
               log: TicketLog | None = None, store: EngineStore | None = None) -> "Services":
         """Everything from the settings; ``staff_ids`` overrides who may act (the console's agent)."""
+        # the log first: a data folder the bot cannot use stops it before the engine is compiled
+        log = log or TicketLog(settings.database_path, busy_seconds=settings.database_busy_seconds)
         store = store or EngineStore(settings.phrases_dir)
-        log = log or TicketLog(settings.database_path)
         agents = AgentDesk(
             store, log, staff_ids=settings.staff_ids if staff_ids is None else staff_ids,
             supervisor_ids=settings.supervisor_ids, manager_ids=settings.manager_ids or settings.admin_ids,

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     retry_seconds: float = Field(default=30, gt=0)   # unanswered messages are retried this often
     card_seconds: float = Field(default=3, gt=0)     # missing ticket cards are posted this often
     watch_seconds: float = Field(default=10, gt=0)   # edited phrase files are noticed this often
+    # how long a write waits, backing off, for a ticket log another process has locked (a backup,
+    # Datasette, an sqlite3 shell) before it gives up and the update is tried again later
+    database_busy_seconds: float = Field(default=30, gt=0)
     # Webhook mode (instead of long polling) when WEBHOOK_URL is set: Telegram posts updates to
     # WEBHOOK_URL with WEBHOOK_SECRET in a header (required; requests without it get 403), and
     # the bot listens on WEBHOOK_LISTEN:WEBHOOK_PORT (behind a TLS proxy, or Telegram's ports).

@@ -14,6 +14,7 @@ be told it arrived (:mod:`bot.handlers.inbox`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import sys
@@ -22,7 +23,7 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler,
-                          ContextTypes, Defaults, MessageHandler, TypeHandler, filters)
+                          ApplicationHandlerStop, ContextTypes, Defaults, MessageHandler, TypeHandler, filters)
 from telegram.request import HTTPXRequest
 
 from bot import logs
@@ -39,6 +40,7 @@ from bot.services import Services
 from bot.settings import Settings
 from bot.tickets.inbox import Inbox
 
+from bot.tickets.log import LogUnusable, is_busy
 logger = logging.getLogger(__name__)
 
 
@@ -90,6 +92,14 @@ def build_application(services: Services) -> Application:
             try:
                 await send(context.bot, update.effective_chat.id, services.store.engine.phrases.texts.sorry_error)
             except TelegramError:
+        if is_busy(context.error):
+            # another program held the ticket log past DATABASE_BUSY_SECONDS: the update is in the
+            # inbox, unhandled; it goes back in the queue, and mark_handled is skipped
+            locked.waiting()
+            if isinstance(update, Update):
+                application.create_task(requeue(update), update=update)
+                raise ApplicationHandlerStop
+            return
                 pass
 
     application.post_init = on_startup
@@ -97,6 +107,12 @@ def build_application(services: Services) -> Application:
     application.add_error_handler(on_error)
     jobs = application.job_queue
     jobs.run_repeating(customer.retry, interval=settings.retry_seconds, first=settings.retry_seconds, name="retry")
+    locked = application.bot.locked        # one 'locked' line per episode, shared with InboxBot
+
+    async def requeue(update: Update) -> None:
+        await asyncio.sleep(1)
+        await application.update_queue.put(update)
+
     jobs.run_repeating(cards.tick, interval=settings.card_seconds, first=1, name="cards")
     jobs.run_repeating(admin.watch_phrases, interval=settings.watch_seconds, first=settings.watch_seconds,
                        name="watch-phrases")
@@ -155,6 +171,9 @@ def run(settings: Settings) -> int:
     application = build_application(services)
     logger.info("complaint-bot polling %s", settings.telegram_api_url)
     application.run_polling(allowed_updates=Update.ALL_TYPES, stop_signals=(signal.SIGINT, signal.SIGTERM),
+    except LogUnusable as err:
+        print(err, file=sys.stderr)
+        return 1
                             bootstrap_retries=-1)
     services.close()
     logger.info("stopped")

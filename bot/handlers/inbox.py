@@ -18,6 +18,10 @@ reported once to the admins, and confirmed like any other (the next offset passe
 it). ``complaint-bot inbox --failed`` lists them; ``--replay`` hands them back for the
 next start, after an upgrade.
 
+**A locked ticket log.** When another program holds the log's lock longer than
+``DATABASE_BUSY_SECONDS``, a batch that cannot be stored is not handed on and not
+confirmed: Telegram keeps it and polling asks again (:class:`LockedLog` says so once).
+
 **Outages.** When the Bot API cannot be reached, polling retries on its own; the
 log says so once when it starts and once when it ends (:class:`Outage`), never once
 per try. Polling retries every few seconds (at most :data:`RECONNECT_MAX_SECONDS`),
@@ -37,6 +41,7 @@ from telegram.error import NetworkError, TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, ExtBot
 
 from bot.tickets.inbox import Inbox
+from bot.tickets.log import is_busy
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +76,25 @@ class Outage:
             self.failures = 0
 
 
+class LockedLog:
+    """Another program holds the ticket log's lock past ``DATABASE_BUSY_SECONDS``: said once when
+    writes start giving up, once when the log is free again."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def waiting(self) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+            logger.warning("ticket log locked by another program for longer than DATABASE_BUSY_SECONDS; "
+                           "nothing is confirmed to Telegram or marked handled until it is free, then tried again")
+
+    def free(self) -> None:
+        if self.since is not None:
+            logger.warning("ticket log free again after %.0f s", time.monotonic() - self.since)
+            self.since = None
+
+
 class InboxBot(ExtBot):
     """An ExtBot that stores each fetched batch raw before the updater sees it, parses each
     update on its own, and keeps polling through outages."""
@@ -81,11 +105,16 @@ class InboxBot(ExtBot):
         self._admin_ids = admin_ids
         self._next_offset = 0           # every update below this is stored: it may be confirmed
         self._outage = Outage()
+        self._locked = LockedLog()
         self._poisoned = 0              # updates that did not parse, since start-up
 
     @property
     def outage(self) -> Outage:
         return self._outage
+
+    @property
+    def locked(self) -> LockedLog:
+        return self._locked
 
     @property
     def poisoned(self) -> int:
@@ -144,7 +173,16 @@ class InboxBot(ExtBot):
                 failed[update_id] = f"{type(exc).__name__}: {exc}"
             else:
                 good.append(raw)
-        new_failures = self._inbox.store(stored, failed=failed)
+        try:
+            new_failures = self._inbox.store(stored, failed=failed)
+        except Exception as err:
+            if not is_busy(err):
+                raise
+            # not on disk, so not handed on and not confirmed: Telegram keeps the batch and the
+            # updater asks again (each try waits up to DATABASE_BUSY_SECONDS for the lock)
+            self._locked.waiting()
+            return []
+        self._locked.free()
         if stored:
             self._next_offset = max(self._next_offset, max(r["update_id"] for r in stored) + 1)
         for update_id in failed:

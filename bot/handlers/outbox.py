@@ -11,6 +11,7 @@ caller, who leaves the customer's message unanswered for the retry job::
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 
@@ -23,6 +24,7 @@ from bot.desk.agents import AgentDesk
 from bot.desk.conversation import Desk, Outcome
 from bot.desk.render import html_to_text
 from bot.handlers.jobs import Timers
+from bot.tickets.log import is_busy
 
 logger = logging.getLogger(__name__)
 
@@ -53,11 +55,27 @@ async def send(bot: Bot, chat_id: int, text: str, buttons: Buttons | None = None
         return None
 
 
+async def until_written(write, *args):
+    """A write that records what already reached Telegram: retried, with backoff, until the ticket
+    log takes it (another program may hold its lock past ``DATABASE_BUSY_SECONDS``)."""
+    delay = 0.5
+    while True:
+        try:
+            return write(*args)
+        except Exception as err:
+            if not is_busy(err):
+                raise
+            logger.info("ticket log locked; recording a sent reply again in %.1f s", delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
 class Outbox:
     def __init__(self, bot: Bot, agents: AgentDesk, timers: Timers):
         self.bot = bot
         self.agents = agents
         self.timers = timers
+        self._answering: set[int] = set()      # customer messages whose answer is on its way
 
     async def perform(self, action: Action, notice_chat: int | None) -> Action:
         """Deliver the messages first, then tell the one who acted what really happened.
@@ -85,6 +103,15 @@ class Outbox:
         return action
 
     async def answer(self, outcome: Outcome, desk: Desk) -> None:
+        if outcome.message_id in self._answering:
+            return              # being answered right now (the retry job met a slow first answer)
+        self._answering.add(outcome.message_id)
+        try:
+            await self._answer(outcome, desk)
+        finally:
+            self._answering.discard(outcome.message_id)
+
+    async def _answer(self, outcome: Outcome, desk: Desk) -> None:
         """Send a customer message's replies and record them, then carry out what follows.
 
         A network error leaves the message unanswered: the retry job answers it later.
@@ -101,7 +128,9 @@ class Outbox:
                 break
             sent.append(reply)
         if len(sent) == len(outcome.replies):
-            desk.replied(outcome.message_id, ticket.id, ticket.chat_id, sent)
+            # the customer has the answer: recording it may wait out a locked log, but never gives up,
+            # or the retry job would send it a second time
+            await until_written(desk.replied, outcome.message_id, ticket.id, ticket.chat_id, sent)
         self.timers.set(outcome.timers)
         for action in outcome.actions:
             await self.perform(action, None)

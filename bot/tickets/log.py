@@ -19,7 +19,11 @@ statistics and exports in :mod:`bot.tickets.reports`.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import shutil
+import sqlite3
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,7 +33,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import sqlite_utils
 
-from bot.tickets.schema import OPEN_STATUSES, Message, Ticket, iso, migrate, parse_iso, utcnow
+from bot.tickets.schema import NotATicketLog, check_ticket_log, OPEN_STATUSES, Message, Ticket, iso, migrate, parse_iso, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -57,22 +61,51 @@ class Logged:
     duplicate: bool
 
 
-class TicketLog:
-    """Reads and writes of tickets, messages and events."""
+class LogUnusable(Exception):
+    """The ticket log cannot be used: the message is one line naming the path and the fix."""
 
-    def __init__(self, path: Path | str, now: Callable[[], datetime] = utcnow):
+
+def is_busy(err: BaseException | None) -> bool:
+    """True when another process held the ticket log's lock longer than ``busy_seconds``."""
+    return isinstance(err, sqlite3.OperationalError) and any(
+        word in str(err).lower() for word in ("database is locked", "database table is locked", "busy"))
+
+
+class TicketLog:
+    """Reads and writes of tickets, messages and events.
+
+    A write waits for a lock another process holds (a backup, Datasette, an ``sqlite3``
+    shell) up to ``busy_seconds``, SQLite's busy handler backing off between tries; after
+    that it raises (:func:`is_busy` tells), and the caller tries again later. A file that
+    cannot be used at all (read-only folder, full disk, not a ticket log) raises
+    :class:`LogUnusable` at once, saying which file and what to do.
+    """
+
+    def __init__(self, path: Path | str, now: Callable[[], datetime] = utcnow, busy_seconds: float = 30.0):
         self.path = Path(path)
+        self.now = now
         memory = str(path) == ":memory:"
+        try:
+            self._open(memory, busy_seconds)
+        except (OSError, sqlite3.Error, NotATicketLog) as err:
+            raise unusable(self.path, err) from None
+
+    def _open(self, memory: bool, busy_seconds: float) -> None:
         if not memory:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite_utils.Database(str(path))
-        self.now = now
+        self.db = sqlite_utils.Database(sqlite3.connect(str(self.path), timeout=busy_seconds,
+                                                        check_same_thread=False))
+        check_ticket_log(self.db)       # before anything is written to someone else's file
         if not memory:
             self.db.enable_wal()
         # In WAL mode NORMAL loses no committed transaction when the process crashes; the
         # inbox, which must survive a power cut too, is written with FULL (bot.tickets.inbox).
         self.db.execute("PRAGMA synchronous=NORMAL")
         migrate(self.db)
+        # one real write, so a full disk or a read-only file stops the start, not the first customer
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        with self.transaction():
+            self.db.execute(f"PRAGMA user_version = {int(version)}")
 
     def close(self) -> None:
         self.db.close()
@@ -300,12 +333,61 @@ class TicketLog:
         self.db.execute(f"update [{table}] set {columns} where id = ?", [*changes.values(), row_id])
 
     def _one(self, sql: str, params: list[Any]) -> dict[str, Any] | None:
+        if not storable(params):
+            return None         # a number SQLite cannot store matches no row
         cursor = self.db.execute(sql, params)
         row = cursor.fetchone()
         return None if row is None else dict(zip([c[0] for c in cursor.description], row))
 
     def _tickets(self, sql: str, params: list[Any]) -> list[Ticket]:
+        if not storable(params):
+            return []
         return [Ticket.from_row(r) for r in self.db.query(sql, params)]
 
     def _messages(self, sql: str, params: list[Any]) -> list[Message]:
+        if not storable(params):
+            return []
         return [Message.from_row(r) for r in self.db.query(sql, params)]
+
+
+def storable(params: Iterable[Any]) -> bool:
+    """False when a parameter is an integer outside SQLite's 64-bit range (a ticket number typed as
+    99999999999999999999): no row can hold it, and sqlite3 would raise OverflowError."""
+    return all(not isinstance(p, int) or -2 ** 63 <= p < 2 ** 63 for p in params)
+
+
+def unusable(path: Path, err: BaseException) -> LogUnusable:
+    """One line for a ticket log that cannot be opened or written: which file, what is wrong, the fix."""
+    where, text = f"ticket log {path}", str(err).lower()
+    folder = _existing(path.parent)
+    code = getattr(err, "errno", None)
+    if isinstance(err, NotATicketLog) or "not a database" in text or "malformed" in text:
+        why = str(err) if isinstance(err, NotATicketLog) else str(err).rstrip(".")
+        return LogUnusable(f"{where} is not a complaint-bot ticket log ({why}); move it away, "
+                           "or set DATABASE_PATH to a new file")
+    if code == errno.ENOSPC or "full" in text or _free_bytes(folder) < 256 * 1024:
+        return LogUnusable(f"{where}: the disk is full; free some space on it, "
+                           "or set DATABASE_PATH to a file on another disk")
+    if code in (errno.EROFS, errno.EACCES, errno.EPERM) or "readonly" in text or "read-only" in text \
+            or not os.access(folder, os.W_OK):
+        return LogUnusable(f"{where}: the folder {folder} is read-only; make it writable, "
+                           "or set DATABASE_PATH to a file in a writable folder")
+    if is_busy(err):
+        return LogUnusable(f"{where} is locked by another program (a backup, Datasette, an sqlite3 shell); "
+                           "close it and start again, or set DATABASE_PATH to another file")
+    return LogUnusable(f"{where} cannot be opened ({err}); check the file and its folder, "
+                       "or set DATABASE_PATH to another file")
+
+
+def _existing(folder: Path) -> Path:
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def _free_bytes(folder: Path) -> int:
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return 1 << 40
+

@@ -53,6 +53,30 @@ INDEXES = (
 )
 
 
+# what a table of ours must have; a file whose tables lack them belongs to someone else
+REQUIRED = {"tickets": ("id", "user_id", "status", "created_at"), "messages": ("id", "ticket_id", "role", "text"),
+            "events": ("id", "ticket_id", "kind"), "inbox": ("update_id", "payload")}
+
+
+class NotATicketLog(Exception):
+    """The database holds something else; nothing may be written to it."""
+
+
+def check_ticket_log(db: sqlite_utils.Database) -> None:
+    """Raise :class:`NotATicketLog` unless ``db`` is empty or a ticket log (any version)."""
+    tables = [t for t in db.table_names() if not t.startswith("sqlite_")]
+    if not tables:
+        return
+    if not set(tables) & set(REQUIRED):
+        raise NotATicketLog(f"it holds {', '.join(sorted(tables)[:4])}{' …' if len(tables) > 4 else ''}, "
+                            "none of the ticket log's tables")
+    for name, columns in REQUIRED.items():
+        if name in tables:
+            missing = [c for c in columns if c not in db[name].columns_dict]
+            if missing:
+                raise NotATicketLog(f"its {name} table has no {', '.join(missing)} column")
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Create missing tables, add missing columns and indexes; never drops anything."""
     for name, columns in SCHEMA.items():
