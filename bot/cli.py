@@ -274,6 +274,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
+    if settings.mode == "webhook" and not settings.webhook_secret:
+        print("WEBHOOK_URL is set but WEBHOOK_SECRET is not: without it anyone who finds the URL could post\n"
+              "updates. Set WEBHOOK_SECRET (letters, digits, _ and -), e.g.\n"
+              "  python3 -c \"import secrets; print(secrets.token_urlsafe(32))\"", file=sys.stderr)
+        return 2
     from bot.handlers.app import run
 
     return run(settings)
@@ -397,10 +402,4 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # a malformed .env must read as a message, not a traceback
         print(f"settings error: {err}", file=sys.stderr)
         return 2
-    from bot.tickets.log import LogUnusable
-
-    try:
-        return args.func(args, settings)
-    except LogUnusable as err:      # a read-only folder, a full disk, a file that is not a ticket log
-        print(err, file=sys.stderr)
-        return 1
+    return args.func(args, settings)

@@ -76,6 +76,7 @@ class FakeTelegram:
         self.unknown_chats: set[int] = set()    # "Bad Request: chat not found"
         self.muted_chats: set[int] = set()      # members may not send messages there
         self.webhook: dict[str, Any] = {"url": ""}   # setWebhook/deleteWebhook change it
+        self.delays: dict[str, float] = {}      # seconds a method takes to answer (a slow Bot API)
         self._server = self._listen(0)
         self._port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -401,6 +402,9 @@ class FakeTelegram:
                 self.refusals.append((method, params, refused))
                 code = 413 if refused == "Request Entity Too Large" else 400
                 return code, {"ok": False, "error_code": code, "description": refused}
+        delay = self.delays.get(method)
+        if delay:
+            time.sleep(delay)
         if method == "getUpdates":
             updates = self._get_updates(params)
             return None if updates is None else (200, {"ok": True, "result": updates})

@@ -14,7 +14,6 @@ be told it arrived (:mod:`bot.handlers.inbox`).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import signal
 import sys
@@ -23,12 +22,13 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler,
-                          ApplicationHandlerStop, ContextTypes, Defaults, MessageHandler, TypeHandler, filters)
+                          ContextTypes, Defaults, MessageHandler, TypeHandler, filters)
 from telegram.request import HTTPXRequest
 
 from bot import logs
 from bot.desk.actions import Timer
 from bot.engine.phrases import PhraseFileError
+from bot.handlers import heartbeat, webhook
 from bot.handlers.admin import AdminHandlers
 from bot.handlers.agent import COMMAND_VERBS, AgentHandlers
 from bot.handlers.cards import Cards
@@ -40,7 +40,6 @@ from bot.services import Services
 from bot.settings import Settings
 from bot.tickets.inbox import Inbox
 
-from bot.tickets.log import LogUnusable, is_busy
 logger = logging.getLogger(__name__)
 
 
@@ -63,7 +62,11 @@ def build_application(services: Services) -> Application:
     """The Application with every handler and job; nothing runs until it is started."""
     settings, desk, agents = services.settings, services.desk, services.agents
     inbox = InboxGate(Inbox(services.log))
-    application = ApplicationBuilder().bot(make_bot(services, inbox.inbox)).build()
+    builder = ApplicationBuilder().bot(make_bot(services, inbox.inbox))
+    if settings.mode == "webhook":
+        # an update is stored before PTB's webhook handler answers Telegram 200 (bot.handlers.webhook)
+        builder = builder.update_queue(webhook.StoringQueue(inbox.inbox))
+    application = builder.build()
     timers = Timers(application.job_queue, lambda timer: fire(timer))
     outbox = Outbox(application.bot, agents, timers)
     cards = Cards(application.bot, services.log, agents.render, settings.agent_chat_id)
@@ -92,14 +95,6 @@ def build_application(services: Services) -> Application:
             try:
                 await send(context.bot, update.effective_chat.id, services.store.engine.phrases.texts.sorry_error)
             except TelegramError:
-        if is_busy(context.error):
-            # another program held the ticket log past DATABASE_BUSY_SECONDS: the update is in the
-            # inbox, unhandled; it goes back in the queue, and mark_handled is skipped
-            locked.waiting()
-            if isinstance(update, Update):
-                application.create_task(requeue(update), update=update)
-                raise ApplicationHandlerStop
-            return
                 pass
 
     application.post_init = on_startup
@@ -107,15 +102,10 @@ def build_application(services: Services) -> Application:
     application.add_error_handler(on_error)
     jobs = application.job_queue
     jobs.run_repeating(customer.retry, interval=settings.retry_seconds, first=settings.retry_seconds, name="retry")
-    locked = application.bot.locked        # one 'locked' line per episode, shared with InboxBot
-
-    async def requeue(update: Update) -> None:
-        await asyncio.sleep(1)
-        await application.update_queue.put(update)
-
     jobs.run_repeating(cards.tick, interval=settings.card_seconds, first=1, name="cards")
     jobs.run_repeating(admin.watch_phrases, interval=settings.watch_seconds, first=settings.watch_seconds,
                        name="watch-phrases")
+    heartbeat.arm(application, settings)
     return application
 
 
@@ -160,7 +150,8 @@ def report_error(err: BaseException | None) -> bool:
 
 
 def run(settings: Settings) -> int:
-    """``complaint-bot run``: poll until SIGINT/SIGTERM; exit status 0, or 1 on broken phrases."""
+    """``complaint-bot run``: poll (or serve the webhook) until SIGINT/SIGTERM; exit status 0, or 1 on
+    broken phrases."""
     logs.configure(settings.telegram_bot_token)
     try:
         services = Services.build(settings)
@@ -169,12 +160,14 @@ def run(settings: Settings) -> int:
         print("\n".join(err.lines()), file=sys.stderr)
         return 1
     application = build_application(services)
-    logger.info("complaint-bot polling %s", settings.telegram_api_url)
-    application.run_polling(allowed_updates=Update.ALL_TYPES, stop_signals=(signal.SIGINT, signal.SIGTERM),
-    except LogUnusable as err:
-        print(err, file=sys.stderr)
-        return 1
-                            bootstrap_retries=-1)
+    if settings.mode == "webhook":
+        logger.info("complaint-bot serving a webhook on %s:%s for %s", settings.webhook_listen,
+                    settings.webhook_port, settings.webhook_url)
+        webhook.run_webhook(application, settings)
+    else:
+        logger.info("complaint-bot polling %s", settings.telegram_api_url)
+        application.run_polling(allowed_updates=Update.ALL_TYPES, stop_signals=(signal.SIGINT, signal.SIGTERM),
+                                bootstrap_retries=-1)
     services.close()
     logger.info("stopped")
     return 0
