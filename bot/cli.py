@@ -402,4 +402,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # a malformed .env must read as a message, not a traceback
         print(f"settings error: {err}", file=sys.stderr)
         return 2
-    return args.func(args, settings)
+    from bot.tickets.log import LogUnusable
+
+    try:
+        return args.func(args, settings)
+    except LogUnusable as err:      # a read-only folder, a full disk, a file that is not a ticket log
+        print(err, file=sys.stderr)
+        return 1

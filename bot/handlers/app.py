@@ -14,6 +14,7 @@ be told it arrived (:mod:`bot.handlers.inbox`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import sys
@@ -22,7 +23,7 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler,
-                          ContextTypes, Defaults, MessageHandler, TypeHandler, filters)
+                          ApplicationHandlerStop, ContextTypes, Defaults, MessageHandler, TypeHandler, filters)
 from telegram.request import HTTPXRequest
 
 from bot import logs
@@ -39,6 +40,7 @@ from bot.handlers.outbox import Outbox, send
 from bot.services import Services
 from bot.settings import Settings
 from bot.tickets.inbox import Inbox
+from bot.tickets.log import LogUnusable, is_busy
 
 logger = logging.getLogger(__name__)
 
@@ -90,12 +92,26 @@ def build_application(services: Services) -> Application:
 
     async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log every error without the token; tell the customer nothing broke for them."""
+        if is_busy(context.error):
+            # another program held the ticket log past DATABASE_BUSY_SECONDS: the update is in the
+            # inbox, unhandled; it goes back in the queue, and mark_handled is skipped
+            locked.waiting()
+            if isinstance(update, Update):
+                application.create_task(requeue(update), update=update)
+                raise ApplicationHandlerStop
+            return
         if report_error(context.error) and isinstance(update, Update) and update.effective_chat \
                 and update.effective_chat.type == "private":
             try:
                 await send(context.bot, update.effective_chat.id, services.store.engine.phrases.texts.sorry_error)
             except TelegramError:
                 pass
+
+    locked = application.bot.locked        # one 'locked' line per episode, shared with InboxBot
+
+    async def requeue(update: Update) -> None:
+        await asyncio.sleep(1)
+        await application.update_queue.put(update)
 
     application.post_init = on_startup
     add_handlers(application, settings.agent_chat_id, inbox, customer, agent, admin)
@@ -155,6 +171,9 @@ def run(settings: Settings) -> int:
     logs.configure(settings.telegram_bot_token)
     try:
         services = Services.build(settings)
+    except LogUnusable as err:
+        print(err, file=sys.stderr)
+        return 1
     except PhraseFileError as err:
         print("短语文件有错误，机器人没有启动（phrase files have errors）:", file=sys.stderr)
         print("\n".join(err.lines()), file=sys.stderr)
