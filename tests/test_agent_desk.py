@@ -203,3 +203,12 @@ def test_sending_a_confirm_tier_draft_is_logged_as_an_override(desk, agent_desk)
     assert agent_desk.send_draft(int(send.split(":")[1]), AGENT, "小李").ok
     overrides = [e for e in desk.log.events(ticket.id) if e["kind"] == "override"]
     assert len(overrides) == 1 and json.loads(overrides[0]["detail"])["ids"]
+
+
+def test_an_escalation_with_a_very_long_reason_still_fits_one_message(desk, agent_desk):
+    from bot.desk.render import fits_one_message
+
+    ticket = complain(desk)
+    action = agent_desk.escalate(ticket.id, AGENT, "太慢了！" * 2000)
+    assert action.ok and action.deliveries
+    assert all(fits_one_message(d.text) for d in action.deliveries)
