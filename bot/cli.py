@@ -402,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # a malformed .env must read as a message, not a traceback
         print(f"settings error: {err}", file=sys.stderr)
         return 2
-    from bot.tickets.log import LogUnusable
+    from bot.tickets import LogUnusable      # not bot.tickets.log: 'check' loads no sqlite-utils
 
     try:
         return args.func(args, settings)

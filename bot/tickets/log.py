@@ -33,6 +33,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import sqlite_utils
 
+from bot.tickets import LogUnusable  # noqa: F401  (raised here, caught by the CLI)
 from bot.tickets.schema import NotATicketLog, check_ticket_log, OPEN_STATUSES, Message, Ticket, iso, migrate, parse_iso, utcnow
 
 logger = logging.getLogger(__name__)
@@ -59,10 +60,6 @@ class Logged:
     message: Message
     new_ticket: bool
     duplicate: bool
-
-
-class LogUnusable(Exception):
-    """The ticket log cannot be used: the message is one line naming the path and the fix."""
 
 
 def is_busy(err: BaseException | None) -> bool:
