@@ -480,111 +480,128 @@ def expand_macros(pattern: str, macros: dict[str, str]) -> str:
     return pattern
 
 
-def _cross_checks(name: str, model: BaseModel) -> list[tuple[tuple, str]]:
+Found = list[tuple[tuple, str]]         # (where in the file, what is wrong)
+
+
+def _cross_checks(name: str, model: BaseModel) -> Found:
     """Checks that span entries: unique ids, the ten ids, fillable template slots."""
-    found: list[tuple[tuple, str]] = []
-    if isinstance(model, ForbiddenFile):
-        seen: dict[object, int] = {}
-        for tier in ("forbidden", "warn"):
-            for i, rule in enumerate(getattr(model, tier)):
-                key = str(rule.id)
-                if key in seen:
-                    found.append(((tier, i, "id"), f"id {rule.id} 重复了（duplicate id）"))
-                seen[key] = i
-        for tier in ("forbidden", "warn"):
-            for i, rule in enumerate(getattr(model, tier)):
-                for field_name in ("patterns", "allow"):
-                    for j, pattern in enumerate(getattr(rule, field_name)):
-                        try:
-                            re.compile(expand_macros(pattern, model.macros))
-                        except re.error as err:
-                            found.append(((tier, i, field_name, j), f"展开 {{...}} 以后正则表达式写错了（{err}）"))
-                for k, intent in enumerate(rule.intents):
-                    for field_name in ("patterns", "requires", "unless"):
-                        for j, pattern in enumerate(getattr(intent, field_name)):
-                            try:
-                                re.compile(expand_macros(pattern, model.macros))
-                            except re.error as err:
-                                found.append(((tier, i, "intents", k, field_name, j),
-                                              f"展开 {{...}} 以后正则表达式写错了（{err}）"))
-                for j, kind in enumerate(rule.redeem):
-                    needs = ("action", "time") if kind == "action" else (kind,)
-                    if not all(getattr(model.discourse, n) for n in needs):
-                        found.append(((tier, i, "redeem", j),
-                                      f"redeem: {kind} 需要 discourse 里的 {'/'.join(needs)} 不为空"))
-        for name, patterns in model.discourse:
-            if name == "quotes":
-                continue
-            for j, pattern in enumerate(patterns):
-                try:
-                    re.compile(expand_macros(pattern, model.macros))
-                except re.error as err:
-                    found.append((("discourse", name, j), f"展开 {{...}} 以后正则表达式写错了（{err}）"))
-        ids = {r.id for r in model.forbidden}
-        missing = [n for n in range(1, 11) if n not in ids]
-        if missing:
-            found.append((("forbidden",), f"十句不该说的话缺少 id {missing}（ids 1-10 must all be present）"))
-        for i, rule in enumerate(model.warn):
-            if isinstance(rule.id, int):
-                found.append((("warn", i, "id"), "warn 的 id 要以 w 开头，如 w1（warn ids are strings like w1）"))
-    elif isinstance(model, EmpathyFile):
-        for emotion in EMOTIONS:
-            if emotion not in model.templates:
-                found.append((("templates",), f"缺少情绪 {emotion} 的模板（missing emotion）"))
-                continue
-            for level in LEVELS:
-                texts = getattr(model.templates[emotion], level)
-                for i, text in enumerate(texts):
-                    try:
-                        unknown = _slots(text) - {"topic", "feeling"}
-                    except ValueError as err:
-                        found.append((("templates", emotion, level, i), f"花括号不成对（{err}）"))
-                        continue
-                    if unknown:
-                        found.append((("templates", emotion, level, i),
-                                      f"未知的占位符 {sorted(unknown)}；只能用 {{topic}} 和 {{feeling}}"))
-                if not any("{topic}" not in t for t in texts):
-                    found.append((("templates", emotion, level),
-                                  "至少要有一句不含 {topic} 的模板，以便找不到话题时使用"))
-    elif isinstance(model, EmotionsFile):
-        for emotion in EMOTIONS:
-            if emotion not in model.emotions:
-                found.append((("emotions",), f"缺少情绪 {emotion}（missing emotion）"))
-        found += _emotion_macro_checks(model)
-    elif isinstance(model, CategoriesFile):
-        names: set[str] = set()
-        for i, cat in enumerate(model.categories):
-            if cat.name in names:
-                found.append((("categories", i, "name"), f"分类 {cat.name} 重复了（duplicate category）"))
-            names.add(cat.name)
-    elif isinstance(model, SuggestionsFile):
-        for key in ("feel", "three_f"):
-            for i, text in enumerate(getattr(model, key)):
-                try:
-                    unknown = _slots(text) - SUGGESTION_SLOTS
-                except ValueError as err:
-                    found.append(((key, i), f"花括号不成对（{err}）"))
-                    continue
-                if unknown:
-                    found.append(((key, i), f"未知的占位符 {sorted(unknown)}；可用：{sorted(SUGGESTION_SLOTS)}"))
-        for key in ("options", "explain", "focus"):
-            if "default" not in getattr(model, key):
-                found.append(((key,), f"{key} 需要一个 default 项"))
-    elif isinstance(model, TextsFile):
-        for key, allowed in TEXT_SLOTS.items():
-            value = getattr(model, key)
-            items = value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else [value]
-            for i, text in enumerate(items):
-                loc = (key, i) if isinstance(value, list) else (key,)
-                try:
-                    unknown = _slots(text) - allowed
-                except ValueError as err:
-                    found.append((loc, f"花括号不成对（{err}）"))
-                    continue
-                if unknown:
-                    allowed_text = "、".join("{%s}" % s for s in sorted(allowed)) or "无"
-                    found.append((loc, f"未知的占位符 {sorted(unknown)}；这里可用：{allowed_text}"))
+    for kind, check in _CROSS_CHECKS:
+        if isinstance(model, kind):
+            return check(model)
+    return []
+
+
+def _regex_problems(loc: tuple, patterns: list[str], macros: dict[str, str]) -> Found:
+    """Patterns that no longer compile once their ``{macros}`` are expanded."""
+    found: Found = []
+    for j, pattern in enumerate(patterns):
+        try:
+            re.compile(expand_macros(pattern, macros))
+        except re.error as err:
+            found.append(((*loc, j), f"展开 {{...}} 以后正则表达式写错了（{err}）"))
     return found
+
+
+def _slot_problems(loc: tuple, text: str, allowed: set[str] | frozenset[str], hint: str) -> Found:
+    """A template's unbalanced braces or slots the bot cannot fill."""
+    try:
+        unknown = _slots(text) - allowed
+    except ValueError as err:
+        return [(loc, f"花括号不成对（{err}）")]
+    return [(loc, f"未知的占位符 {sorted(unknown)}；{hint}")] if unknown else []
+
+
+def _forbidden_checks(model: ForbiddenFile) -> Found:
+    found: Found = []
+    seen: set[str] = set()
+    for tier in ("forbidden", "warn"):
+        for i, rule in enumerate(getattr(model, tier)):
+            if str(rule.id) in seen:
+                found.append(((tier, i, "id"), f"id {rule.id} 重复了（duplicate id）"))
+            seen.add(str(rule.id))
+            found += _rule_checks(model, tier, i, rule)
+    for name, patterns in model.discourse:
+        if name != "quotes":
+            found += _regex_problems(("discourse", name), patterns, model.macros)
+    missing = [n for n in range(1, 11) if n not in {r.id for r in model.forbidden}]
+    if missing:
+        found.append((("forbidden",), f"十句不该说的话缺少 id {missing}（ids 1-10 must all be present）"))
+    for i, rule in enumerate(model.warn):
+        if isinstance(rule.id, int):
+            found.append((("warn", i, "id"), "warn 的 id 要以 w 开头，如 w1（warn ids are strings like w1）"))
+    return found
+
+
+def _rule_checks(model: ForbiddenFile, tier: str, i: int, rule: Rule) -> Found:
+    """One rule's patterns (after macros), its intents' patterns, and what its redeem needs."""
+    found: Found = []
+    for field_name in ("patterns", "allow"):
+        found += _regex_problems((tier, i, field_name), getattr(rule, field_name), model.macros)
+    for k, intent in enumerate(rule.intents):
+        for field_name in ("patterns", "requires", "unless"):
+            found += _regex_problems((tier, i, "intents", k, field_name), getattr(intent, field_name), model.macros)
+    for j, kind in enumerate(rule.redeem):
+        needs = ("action", "time") if kind == "action" else (kind,)
+        if not all(getattr(model.discourse, n) for n in needs):
+            found.append(((tier, i, "redeem", j), f"redeem: {kind} 需要 discourse 里的 {'/'.join(needs)} 不为空"))
+    return found
+
+
+def _empathy_checks(model: EmpathyFile) -> Found:
+    found: Found = []
+    for emotion in EMOTIONS:
+        if emotion not in model.templates:
+            found.append((("templates",), f"缺少情绪 {emotion} 的模板（missing emotion）"))
+            continue
+        for level in LEVELS:
+            texts = getattr(model.templates[emotion], level)
+            for i, text in enumerate(texts):
+                found += _slot_problems(("templates", emotion, level, i), text, {"topic", "feeling"},
+                                        "只能用 {topic} 和 {feeling}")
+            if not any("{topic}" not in t for t in texts):
+                found.append((("templates", emotion, level), "至少要有一句不含 {topic} 的模板，以便找不到话题时使用"))
+    return found
+
+
+def _emotions_checks(model: EmotionsFile) -> Found:
+    found: Found = [(("emotions",), f"缺少情绪 {e}（missing emotion）") for e in EMOTIONS if e not in model.emotions]
+    return found + _emotion_macro_checks(model)
+
+
+def _categories_checks(model: CategoriesFile) -> Found:
+    found: Found = []
+    names: set[str] = set()
+    for i, cat in enumerate(model.categories):
+        if cat.name in names:
+            found.append((("categories", i, "name"), f"分类 {cat.name} 重复了（duplicate category）"))
+        names.add(cat.name)
+    return found
+
+
+def _suggestions_checks(model: SuggestionsFile) -> Found:
+    found: Found = []
+    for key in ("feel", "three_f"):
+        for i, text in enumerate(getattr(model, key)):
+            found += _slot_problems((key, i), text, SUGGESTION_SLOTS, f"可用：{sorted(SUGGESTION_SLOTS)}")
+    return found + [((key,), f"{key} 需要一个 default 项") for key in ("options", "explain", "focus")
+                    if "default" not in getattr(model, key)]
+
+
+def _texts_checks(model: TextsFile) -> Found:
+    found: Found = []
+    for key, allowed in TEXT_SLOTS.items():
+        value = getattr(model, key)
+        items = value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else [value]
+        hint = "这里可用：" + ("、".join("{%s}" % s for s in sorted(allowed)) or "无")
+        for i, text in enumerate(items):
+            found += _slot_problems((key, i) if isinstance(value, list) else (key,), text, allowed, hint)
+    return found
+
+
+_CROSS_CHECKS = (
+    (ForbiddenFile, _forbidden_checks), (EmpathyFile, _empathy_checks), (EmotionsFile, _emotions_checks),
+    (CategoriesFile, _categories_checks), (SuggestionsFile, _suggestions_checks), (TextsFile, _texts_checks),
+)
 
 
 def severe_macro(severe: Severe) -> str:
