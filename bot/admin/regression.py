@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import Field
 
 from bot.engine.store import Engine
-from bot.engine.phrases import MODELS, EmotionName, PhraseFileError, Text, load_file, Strict
+from bot.engine.phrases import MODELS, EmotionName, PhraseFile, PhraseFileError, Text, load_file, Strict
 
 FILE = "regression.yaml"
 
@@ -36,9 +36,7 @@ class DraftCase(Strict):
     warn: bool | None = None               # when given: must (not) raise a warn-tier flag
 
 
-class RegressionFile(Strict):
-    name: str = ""
-    description: str = ""
+class RegressionFile(PhraseFile):
     customers: list[CustomerCase] = Field(default_factory=list)
     drafts: list[DraftCase] = Field(default_factory=list)
 

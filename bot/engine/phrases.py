@@ -62,6 +62,14 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class PhraseFile(Strict):
+    """What every phrase file starts with, so an admin can read it without a manual."""
+
+    name: str = ""
+    description: str = ""
+    source: str = ""            # where its words come from (a seed deck, a data set …)
+
+
 # ---------------------------------------------------------------- forbidden.yaml
 
 class Intent(Strict):
@@ -139,10 +147,7 @@ class Decision(Strict):
     model_max_chars: int = Field(default=400, ge=1)
 
 
-class ForbiddenFile(Strict):
-    name: str = ""
-    description: str = ""
-    source: str = ""
+class ForbiddenFile(PhraseFile):
     fuzzy: FuzzySettings = FuzzySettings()
     macros: dict[str, Regex] = Field(default_factory=dict)
     discourse: Discourse = Discourse()
@@ -245,10 +250,7 @@ class Punctuation(Strict):
     question: float = 0.5
 
 
-class EmotionsFile(Strict):
-    name: str = ""
-    description: str = ""
-    source: str = ""
+class EmotionsFile(PhraseFile):
     emotions: dict[EmotionName, Emotion]
     positive: Weights = Field(default_factory=dict)
     negators: list[Text] = Field(min_length=1)
@@ -270,10 +272,7 @@ class EmpathyLevels(Strict):
     strong: list[Text] = Field(min_length=1)
 
 
-class EmpathyFile(Strict):
-    name: str = ""
-    description: str = ""
-    source: str = ""
+class EmpathyFile(PhraseFile):
     templates: dict[EmotionName, EmpathyLevels]
 
 
@@ -292,20 +291,14 @@ class Demand(Strict):
     keywords: list[Text] = Field(min_length=1)
 
 
-class CategoriesFile(Strict):
-    name: str = ""
-    description: str = ""
-    source: str = ""
+class CategoriesFile(PhraseFile):
     categories: list[Category] = Field(min_length=1)
     demands: list[Demand] = Field(min_length=1)
 
 
 # ---------------------------------------------------------------- suggestions.yaml
 
-class SuggestionsFile(Strict):
-    name: str = ""
-    description: str = ""
-    source: str = ""
+class SuggestionsFile(PhraseFile):
     feel: list[Text] = Field(min_length=1)
     three_f: list[Text] = Field(min_length=1)
     options: dict[str, list[Text]] = Field(min_length=1)
@@ -346,9 +339,7 @@ TEXT_SLOTS: dict[str, frozenset[str]] = {
 }
 
 
-class TextsFile(Strict):
-    name: str = ""
-    description: str = ""
+class TextsFile(PhraseFile):
     greeting: Text
     help: Text
     ticket_opened: Text
