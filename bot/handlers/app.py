@@ -153,8 +153,10 @@ def add_handlers(application: Application, agent_chat_id: int | None, inbox: Inb
 
 def report_error(err: BaseException | None) -> bool:
     """Log an error at the level it deserves; True when it was a bug (the customer gets an apology)."""
-    if isinstance(err, (NetworkError, RetryAfter)):
-        logger.warning("Telegram unreachable or busy: %s", err)
+    if isinstance(err, NetworkError):
+        logger.debug("Telegram unreachable: %s", err)     # the outage is logged once, by InboxBot
+    elif isinstance(err, RetryAfter):
+        logger.warning("Telegram busy: %s", err)
     elif isinstance(err, Forbidden):
         logger.info("a user blocked the bot: %s", err)
     elif isinstance(err, TelegramError):

@@ -11,12 +11,12 @@ import asyncio
 import logging
 
 from telegram import Bot
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.desk.agents import card_buttons
 from bot.desk.render import Render
-from bot.handlers.outbox import keyboard, send
+from bot.handlers.outbox import keyboard, send, quiet
 from bot.tickets.cards import CardBoard
 from bot.tickets.log import TicketLog
 from bot.tickets.schema import Ticket, iso, utcnow
@@ -40,24 +40,29 @@ class Cards:
             return
         async with self._lock:
             for ticket in self.board.without_card()[:self.per_tick]:
-                await self.post(ticket)
+                if not await self.post(ticket):
+                    return      # the Bot API is unreachable: the rest waits for the next tick
             for ticket in self.board.stale()[:self.per_tick]:
-                await self.redraw(ticket)
+                if not await self.redraw(ticket):
+                    return
 
     def ticket_at(self, chat_id: int, message_id: int) -> Ticket | None:
         """The ticket whose card is that message (an agent replied to it)."""
         return self.board.ticket_at(chat_id, message_id)
 
-    async def post(self, ticket: Ticket) -> None:
+    async def post(self, ticket: Ticket) -> bool:
+        """Post a ticket's card; False when the Bot API could not be reached."""
         try:
             sent = await send(self.bot, self.chat_id, self._text(ticket), card_buttons(ticket))
         except TelegramError as err:
-            logger.warning("card for ticket %s not posted (%s); will retry", ticket.id, type(err).__name__)
-            return
+            logger.log(quiet(err), "card for ticket %s not posted (%s); will retry", ticket.id, type(err).__name__)
+            return not isinstance(err, NetworkError)
         if sent is not None:
             self.board.posted(ticket.id, self.chat_id, sent.message_id)
+        return True
 
-    async def redraw(self, ticket: Ticket) -> None:
+    async def redraw(self, ticket: Ticket) -> bool:
+        """Edit a card to show its ticket now; False when the Bot API could not be reached."""
         drawn_at = iso(utcnow())
         try:
             await self.bot.edit_message_text(self._text(ticket), chat_id=ticket.card_chat_id,
@@ -67,9 +72,10 @@ class Cards:
             if "not modified" not in str(err).lower():
                 logger.warning("card %s not redrawn: %s", ticket.id, err)
         except TelegramError as err:
-            logger.warning("card %s not redrawn (%s); will retry", ticket.id, type(err).__name__)
-            return
+            logger.log(quiet(err), "card %s not redrawn (%s); will retry", ticket.id, type(err).__name__)
+            return not isinstance(err, NetworkError)
         self.board.drawn(ticket.id, drawn_at)
+        return True
 
     def _text(self, ticket: Ticket) -> str:
         return self.render.card(ticket, self.log.messages(ticket.id, role="customer", limit=3), utcnow(),

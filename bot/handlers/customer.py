@@ -93,6 +93,7 @@ class CustomerHandlers:
     async def answer_unanswered(self, older_than: timedelta = timedelta(0)) -> int:
         """Answer logged customer messages that never got their answer; returns how many."""
         waiting = self.desk.log.unanswered(older_than=older_than)
-        for message in waiting:
-            await self.outbox.answer(self.desk.answer_again(message), self.desk)
+        for done, message in enumerate(waiting):
+            if not await self.outbox.answer(self.desk.answer_again(message), self.desk):
+                return done     # the Bot API is unreachable: the rest waits for the next tick
         return len(waiting)

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 
 from bot.desk.actions import Action, Buttons
 from bot.desk.agents import AgentDesk
@@ -70,6 +70,12 @@ async def until_written(write, *args):
             delay = min(delay * 2, 5.0)
 
 
+def quiet(err: BaseException) -> int:
+    """The level for a failed send: a network error is part of an outage, which the bot logs once
+    when it starts and once when it ends (:class:`bot.handlers.inbox.Outage`), not once per try."""
+    return logging.DEBUG if isinstance(err, NetworkError) else logging.WARNING
+
+
 class Outbox:
     def __init__(self, bot: Bot, agents: AgentDesk, timers: Timers):
         self.bot = bot
@@ -89,7 +95,7 @@ class Outbox:
             try:
                 sent = await send(self.bot, delivery.chat_id, delivery.text, delivery.buttons)
             except TelegramError as err:
-                logger.warning("delivery to %s failed: %s", delivery.chat_id, type(err).__name__)
+                logger.log(quiet(err), "delivery to %s failed: %s", delivery.chat_id, type(err).__name__)
                 sent = None
             failed += sent is None
         if action.draft_id is not None and failed:
@@ -102,16 +108,17 @@ class Outbox:
         self.timers.set(action.timers)
         return action
 
-    async def answer(self, outcome: Outcome, desk: Desk) -> None:
+    async def answer(self, outcome: Outcome, desk: Desk) -> bool:
+        """False when the Bot API could not be reached (the message stays unanswered for the retry job)."""
         if outcome.message_id in self._answering:
-            return              # being answered right now (the retry job met a slow first answer)
+            return True         # being answered right now (the retry job met a slow first answer)
         self._answering.add(outcome.message_id)
         try:
-            await self._answer(outcome, desk)
+            return await self._answer(outcome, desk)
         finally:
             self._answering.discard(outcome.message_id)
 
-    async def _answer(self, outcome: Outcome, desk: Desk) -> None:
+    async def _answer(self, outcome: Outcome, desk: Desk) -> bool:
         """Send a customer message's replies and record them, then carry out what follows.
 
         A network error leaves the message unanswered: the retry job answers it later.
@@ -120,11 +127,13 @@ class Outbox:
         """
         ticket = outcome.ticket
         sent = []
+        reached = True
         for reply in outcome.replies:
             try:
                 await send(self.bot, ticket.chat_id, reply.text)
             except TelegramError as err:
-                logger.warning("reply to ticket %s not sent (%s); will retry", ticket.id, type(err).__name__)
+                reached = not isinstance(err, NetworkError)
+                logger.log(quiet(err), "reply to ticket %s not sent (%s); will retry", ticket.id, type(err).__name__)
                 break
             sent.append(reply)
         if len(sent) == len(outcome.replies):
@@ -134,3 +143,4 @@ class Outbox:
         self.timers.set(outcome.timers)
         for action in outcome.actions:
             await self.perform(action, None)
+        return reached
