@@ -100,6 +100,7 @@ def test_praise_beside_sarcasm_does_not_cancel_it(engine):
     "考试还剩十五分钟，准考证打不开",
     "房东明天来收房，钥匙还没给我",
     "我家水管爆了，快派人来",
+    "冰箱坏了两天了，家里有个刚满月的宝宝",
 ])
 def test_urgency_without_anxiety_words(engine, text):
     assert read(engine, text).emotion == "anxiety", read(engine, text).scores
