@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     # how long a write waits, backing off, for a ticket log another process has locked (a backup,
     # Datasette, an sqlite3 shell) before it gives up and the update is tried again later
     database_busy_seconds: float = Field(default=30, gt=0)
+    # the largest file the bot sends: Telegram takes 50 MB from bots (a self-hosted Bot API server 2,000)
+    document_limit_mb: float = Field(default=50, gt=0)
     # Webhook mode (instead of long polling) when WEBHOOK_URL is set: Telegram posts updates to
     # WEBHOOK_URL with WEBHOOK_SECRET in a header (required; requests without it get 403), and
     # the bot listens on WEBHOOK_LISTEN:WEBHOOK_PORT (behind a TLS proxy, or Telegram's ports).

@@ -19,7 +19,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.admin.export import export_csv
+from bot.admin.export import export_csv, zip_files
 from bot.engine.store import EngineStore, ReloadOutcome
 from bot.handlers.outbox import send
 from bot.tickets.log import TicketLog
@@ -49,10 +49,11 @@ def _days(args: list[str], default: int = 7) -> int:
 
 
 class AdminHandlers:
-    def __init__(self, store: EngineStore, log: TicketLog, admin_ids: frozenset[int]):
+    def __init__(self, store: EngineStore, log: TicketLog, admin_ids: frozenset[int], document_limit_mb: float = 50):
         self.store = store
         self.log = log
         self.admin_ids = admin_ids
+        self.document_limit_mb = document_limit_mb      # Telegram takes files up to 50 MB from bots
 
     async def _admin_only(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
         user = update.effective_user
@@ -81,15 +82,29 @@ class AdminHandlers:
                                          caption=f"近 {figures.days} 天投诉热点")
 
     async def export(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """/export [days]: tickets.csv and messages.csv."""
+        """/export [days]: tickets.csv and messages.csv; zipped when one is over Telegram's document
+        limit, and when even the zip is, the command to run on the server instead."""
         if not await self._admin_only(update, context):
             return
         days = _days(context.args, default=30)
         since = iso(self.log.now() - timedelta(days=days))
+        chat_id = update.effective_chat.id
+        limit = self.document_limit_mb * 1024 * 1024
         with tempfile.TemporaryDirectory() as tmp:
-            for path in export_csv(self.log, Path(tmp), since):
-                await context.bot.send_document(update.effective_chat.id, document=io.BytesIO(path.read_bytes()),
-                                                filename=path.name, caption=f"近 {days} 天：{path.name}")
+            files = export_csv(self.log, Path(tmp), since)
+            if any(path.stat().st_size > limit for path in files):
+                files = [zip_files(files, Path(tmp) / f"complaints-{since[:10]}.zip")]
+            if files[0].stat().st_size > limit:
+                size_mb = files[0].stat().st_size / (1024 * 1024)
+                await send(context.bot, chat_id,
+                           f"⚠️ 近 {days} 天的记录压缩后仍有 {size_mb:.1f} MB，超过 Telegram 的文件上限 "
+                           f"{self.document_limit_mb:g} MB，没有发送。请缩短天数（例如 /export 7），"
+                           f"或在服务器上运行：\n<code>complaint-bot export --since {since[:10]} --out exports/</code>")
+                return
+            for path in files:
+                with path.open("rb") as document:
+                    await context.bot.send_document(chat_id, document=document, filename=path.name,
+                                                    caption=f"近 {days} 天：{path.name}")
 
     async def watch_phrases(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         """JobQueue: reload edited phrase files by themselves and tell every admin."""

@@ -74,7 +74,7 @@ def build_application(services: Services) -> Application:
     cards = Cards(application.bot, services.log, agents.render, settings.agent_chat_id)
     customer = CustomerHandlers(desk, outbox, settings.retry_seconds)
     agent = AgentHandlers(agents, outbox, cards)
-    admin = AdminHandlers(services.store, services.log, settings.admin_ids)
+    admin = AdminHandlers(services.store, services.log, settings.admin_ids, settings.document_limit_mb)
 
     async def fire(timer: Timer) -> None:
         action = agents.fire(timer)
