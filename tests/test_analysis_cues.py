@@ -137,6 +137,9 @@ def test_a_deadline_only_colours_a_complaint(engine):
     "法院见",
     "我要申请劳动仲裁",
     "我已经报警了",
+    "我已经去信访办反映了",
+    "再不给说法我就去劳动监察大队",
+    "我会向保险行业协会投诉",
 ])
 def test_threats_are_severe(engine, text):
     result = read(engine, text)
