@@ -233,3 +233,17 @@ def test_the_cue_index_never_skips_a_cue_that_matches(engine):
         for compiled, (pattern, *_rest) in zip(every, index.cues):
             if compiled.search(text):
                 assert id(pattern) in ran, (pattern.pattern, text)
+
+
+def test_analyze_is_split_into_short_named_phases():
+    """Issue 9: Analyzer.analyze runs named phases; no function in analysis.py is over ~50 lines."""
+    import ast
+    import inspect
+
+    from bot.engine import analysis
+
+    tree = ast.parse(inspect.getsource(analysis))
+    lengths = {node.name: node.end_lineno - node.lineno + 1
+               for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+    assert max(lengths.values()) <= 50, sorted(lengths.items(), key=lambda kv: -kv[1])[:3]
+    assert lengths["analyze"] <= 25
