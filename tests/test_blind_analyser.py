@@ -27,10 +27,10 @@ def test_tuning_split(engine):
 
 
 def test_held_out_floor(engine):
-    """Measured 2026-11-25: 0.899 / 0.882 / 0.738 / 0.626 / 9 of 83 (targets: 0.95 / 0.95 / 0.85 / - / 2%)."""
+    """Measured 2026-11-25: 0.901 / 0.882 / 0.738 / 0.626 / 8 of 83 (targets: 0.95 / 0.95 / 0.85 / - / 2%)."""
     score = score_blind_customers(engine, read_blind_customers(BLIND / "holdout_customers.tsv"))
     assert score.negative_f1 >= 0.89, figures(score)
     assert score.severe_f1 >= 0.87, figures(score)
     assert score.emotion_accuracy >= 0.73, figures(score)
     assert score.intensity_accuracy >= 0.61, figures(score)
-    assert score.neutral_read_negative <= 9, figures(score)
+    assert score.neutral_read_negative <= 8, figures(score)
