@@ -53,16 +53,20 @@ def installed(tmp_path_factory) -> Path:
     return venv / "bin"
 
 
+def clean_env() -> dict[str, str]:
+    """No PHRASES_DIR, no token, no PYTHONPATH (which would put a checkout before the wheel)."""
+    return {k: v for k, v in os.environ.items() if k not in ("PHRASES_DIR", "TELEGRAM_BOT_TOKEN", "PYTHONPATH")}
+
+
 def run_from_root(bin_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("PHRASES_DIR", "TELEGRAM_BOT_TOKEN", "PYTHONPATH")}
-    return subprocess.run([str(bin_dir / "complaint-bot"), *args], cwd="/", env=env, capture_output=True,
+    return subprocess.run([str(bin_dir / "complaint-bot"), *args], cwd="/", env=clean_env(), capture_output=True,
                           text=True, timeout=120)
 
 
 def test_the_package_comes_from_the_wheel(installed):
     out = subprocess.run([str(installed / "python"), "-c", "import bot, bot.settings as s; "
                           "print(bot.__file__); print(s.Settings().phrases_dir)"],
-                         cwd="/", capture_output=True, text=True, check=True)
+                         cwd="/", env=clean_env(), capture_output=True, text=True, check=True)
     module, phrases = out.stdout.split()
     venv = str(installed.parent)
     assert module.startswith(venv) and phrases.startswith(venv), out.stdout
