@@ -2,9 +2,9 @@
 
 Each case runs ``python -m bot run`` as a user would, against the local Bot API server, and
 expects exit status 1, no traceback, and a single line naming the ticket log's path and
-the fix. The read-only folder and the full disk are real: a tmpfs mounted read-only, and a
-1 MB tmpfs filled to the last byte (this needs root and mount(8), as in CI's container;
-elsewhere those cases are skipped, and say why). A file that is not a ticket log is
+the fix. The read-only folder and the full disk are real: as root, a tmpfs mounted read-only
+and a 1 MB tmpfs filled to the last byte (mount(8)); as another user, the read-only folder
+is one without write permission, and the full disk is skipped, saying why. A file that is not a ticket log is
 random bytes, or another program's SQLite database.
 """
 
@@ -46,7 +46,7 @@ def assert_one_clear_line(code: int, lines: list[str], db: Path, *words: str) ->
 def mount_point(tmp_path):
     """A fresh tmpfs (root only); unmounted afterwards."""
     if os.geteuid() != 0:
-        pytest.skip("needs root to mount a tmpfs (a real read-only folder / full disk); not simulated here")
+        pytest.skip("a full disk needs root to mount a small tmpfs; not simulated here")
     point = tmp_path / f"mnt-{uuid.uuid4().hex[:6]}"
     point.mkdir()
     mounted = []
@@ -68,18 +68,41 @@ def remount_read_only(point: Path) -> None:
     subprocess.run(["mount", "-o", "remount,ro", str(point)], check=True)
 
 
-def test_a_read_only_data_folder_without_a_log(telegram, tmp_path, mount_point):
-    folder = mount_point("size=1m")
-    remount_read_only(folder)
-    db = folder / "data" / "tickets.db"
+@pytest.fixture
+def read_only_folder(tmp_path, request):
+    """A folder the bot cannot write: as root, a tmpfs mounted read-only (root ignores file
+    permissions); otherwise a folder and files without write permission (chmod 555 / 444)."""
+    chmodded = []
+
+    def make(with_log: bool) -> Path:
+        if os.geteuid() == 0:
+            folder = request.getfixturevalue("mount_point")("size=4m")
+        else:
+            folder = tmp_path / "read-only"
+            folder.mkdir()
+            chmodded.append(folder)
+        if with_log:
+            TicketLog(folder / "tickets.db").close()
+        if os.geteuid() == 0:
+            remount_read_only(folder)
+        else:
+            for path in folder.iterdir():
+                path.chmod(0o444)
+            folder.chmod(0o555)
+        return folder
+
+    yield make
+    for folder in chmodded:
+        folder.chmod(0o755)
+
+
+def test_a_read_only_data_folder_without_a_log(telegram, tmp_path, read_only_folder):
+    db = read_only_folder(with_log=False) / "data" / "tickets.db"
     assert_one_clear_line(*run_bot(telegram, tmp_path, db), db, "read-only")
 
 
-def test_a_read_only_data_folder_with_a_log(telegram, tmp_path, mount_point):
-    folder = mount_point("size=4m")
-    db = folder / "tickets.db"
-    TicketLog(db).close()
-    remount_read_only(folder)
+def test_a_read_only_data_folder_with_a_log(telegram, tmp_path, read_only_folder):
+    db = read_only_folder(with_log=True) / "tickets.db"
     assert_one_clear_line(*run_bot(telegram, tmp_path, db), db, "read-only")
 
 
