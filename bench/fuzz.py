@@ -79,12 +79,14 @@ def main() -> int:
         log = log_path.read_text(encoding="utf-8", errors="replace")
         logged = dict(query(db, "select update_id, count(*) from messages where role='customer' group by update_id"))
         unanswered = one(db, "select count(*) from messages where role='customer' and answered_at is null")
+        kept = one(db, "select count(*) from inbox where error is not null")
     expected = fuzz.customer_updates
     print(f"{'total':<22} {pushed:>8} {total_s:>10.1f} {total_s / pushed * 1000:>10.2f}")
     print("update kinds:", ", ".join(f"{k} {n}" for k, n in kinds(all_updates).most_common()))
     print(f"customer messages: {len(expected)} sent, {sum(1 for u in expected if u in logged)} logged, "
           f"lost {sum(1 for u in expected if u not in logged)}, logged twice {sum(1 for n in logged.values() if n > 1)}, "
           f"unanswered {unanswered}")
+    print(f"poison updates: {len(fuzz.poison_updates)} sent, {kept} kept aside with their error")
     print(f"Bot API calls: {len(tg.requests)}; refused by Telegram's rules: {len(tg.refusals)}")
     changed = sum(len(set(after[t]) ^ set(before[t])) for t in before)
     print(f"strangers' changes to the ticket log: {changed} rows")

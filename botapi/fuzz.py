@@ -8,7 +8,8 @@ sends), with what the bot must do with them recorded alongside:
   CJK, Traditional, emoji and ZWJ sequences, RTL and bidi controls, zero-width and
   combining marks, control characters, 4,096-character texts, HTML and Markdown
   injection), edit their messages, send stickers, photos, locations and commands;
-  strangers talk in groups the bot was not set up for and in a channel.
+  strangers talk in groups the bot was not set up for and in a channel; one update in
+  200 is poison (PTB cannot parse it).
 * ``strangers(n, tickets)``: people who are not staff try every agent and admin
   command and every button, with good and bad arguments, on other people's
   tickets (``rate:<someone else's ticket>:5``, ``rate:1:99``, garbage data). Nothing
@@ -72,6 +73,7 @@ class Fuzzer:
     n_customers: int = 40
     n_strangers: int = 6
     customer_updates: dict[int, int] = field(default_factory=dict)   # update_id -> user_id: logged once, answered
+    poison_updates: list[int] = field(default_factory=list)          # unreadable by PTB: kept aside, confirmed
     rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
@@ -247,6 +249,27 @@ class Fuzzer:
                                 "text": "按钮消息"}
         return self._update(callback_query=query)
 
+    def poison(self) -> dict[str, Any]:
+        """An update python-telegram-bot cannot parse (a field missing or of the wrong type)."""
+        rng = self.rng
+        customer = rng.choice(self.customer_ids)
+        kind = rng.choice(["no_first_name", "bad_date", "callback_without_date", "bad_entities"])
+        if kind == "callback_without_date":
+            update = self.callback(customer, f"rate:1:{rng.randint(1, 5)}", customer)
+            del update["callback_query"]["message"]["date"]
+        else:
+            message = self.message(customer, customer, text=self.text(200))
+            self.sent[customer].pop()       # never edited later: an edit of it would be poison too
+            if kind == "no_first_name":
+                message["from"] = {"id": customer, "is_bot": False}
+            elif kind == "bad_date":
+                message["date"] = "昨天"
+            else:
+                message["entities"] = [{"type": "bold"}]
+            update = self._update(message=message)
+        self.poison_updates.append(update["update_id"])
+        return update
+
     def member_update(self) -> dict[str, Any]:
         chat = self._chat(self.rng.choice(self.unknown_groups))
         bot = {"id": 999000, "is_bot": True, "first_name": "客诉小助手", "username": BOT_USERNAME}
@@ -278,8 +301,10 @@ class Fuzzer:
                 out.append(self.bad_command(who, group) if rng.random() < 0.4 else self.say(who, group, self.text()))
             elif r < 0.94:
                 out.append(self.channel_post())
-            elif r < 0.97:
+            elif r < 0.965:
                 out.append(self.member_update())
+            elif r < 0.97:
+                out.append(self.poison())
             else:
                 who = rng.choice(self.stranger_ids)   # a stranger writes in the agent chat
                 out.append(self.say(who, self.agent_chat, self.text()))
@@ -346,7 +371,7 @@ def snapshot(db) -> dict[str, list[tuple]]:
 def settled(db, pushed: int):
     """A predicate: every pushed update handled, every customer answered, every card posted and current."""
     def check() -> bool:
-        return (one(db, "select count(*) from inbox where handled_at is not null") >= pushed
+        return (one(db, "select count(*) from inbox where handled_at is not null or error is not null") >= pushed
                 and one(db, "select count(*) from messages where role='customer' and answered_at is null") == 0
                 and one(db, "select count(*) from tickets where card_message_id is null "
                             "and status in ('open','in_progress','escalated')") == 0

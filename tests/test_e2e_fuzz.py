@@ -71,6 +71,11 @@ def test_thousands_of_generated_updates_break_nothing(telegram, tmp_path):
         for user in set(expected.values()):
             assert len(telegram.sent_to(user)) >= sum(1 for u in expected.values() if u == user)
 
+        # poison updates: kept aside with their error, never handled as messages
+        kept = {u for (u,) in query(db, "select update_id from inbox where error is not null")}
+        assert kept == set(fuzz.poison_updates), f"seed {SEED}: poison kept aside {sorted(kept)[:5]}"
+        assert not kept & set(logged)
+
         # every message the bot sent is HTML Telegram accepts; Telegram refused nothing
         for request in telegram.requests:
             if request.method in SENT and (request.params.get("parse_mode") or "").upper() == "HTML":
