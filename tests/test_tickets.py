@@ -1,6 +1,8 @@
 """The ticket log on a fresh SQLite file: logging once, transactions, readings, drafts, migration."""
 
+import itertools
 import sqlite3
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -88,11 +90,19 @@ def test_the_inbox_replays_only_what_was_never_handled(fresh_db):
     assert [p["update_id"] for p in inbox.unhandled()] == [2] and inbox.is_handled(1)
 
 
-def test_cards_go_stale_when_their_ticket_changes(fresh_db):
-    board = CardBoard(fresh_db)
-    ticket = customer(fresh_db, 1).ticket
+def test_cards_go_stale_when_their_ticket_changes(tmp_path):
+    clock = itertools.count()
+    log = TicketLog(tmp_path / "t.db", now=lambda: datetime(2026, 11, 25, tzinfo=timezone.utc)
+                    + timedelta(seconds=next(clock)))
+    board = CardBoard(log)
+    ticket = customer(log, 1).ticket
     assert [t.id for t in board.without_card()] == [ticket.id]
-    board.posted(ticket.id, -100, 55)
-    assert board.stale() == [] and board.ticket_at(-100, 55).id == ticket.id
-    fresh_db.update_ticket(ticket.id, status="in_progress")
+    log.update_ticket(ticket.id, status="in_progress")            # changed while the card was on its way
+    board.posted(ticket.id, -100, 55, shown=ticket.updated_at)
+    assert [t.id for t in board.stale()] == [ticket.id] and board.ticket_at(-100, 55).id == ticket.id
+    now = log.ticket(ticket.id)
+    board.drawn(ticket.id, shown=now.updated_at)
+    assert board.stale() == []
+    log.update_ticket(ticket.id, status="escalated")
     assert [t.id for t in board.stale()] == [ticket.id]
+    log.close()

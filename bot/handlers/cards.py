@@ -19,7 +19,7 @@ from bot.desk.render import Render
 from bot.handlers.outbox import keyboard, send, quiet
 from bot.tickets.cards import CardBoard
 from bot.tickets.log import TicketLog
-from bot.tickets.schema import Ticket, iso, utcnow
+from bot.tickets.schema import Ticket, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -58,12 +58,11 @@ class Cards:
             logger.log(quiet(err), "card for ticket %s not posted (%s); will retry", ticket.id, type(err).__name__)
             return not isinstance(err, NetworkError)
         if sent is not None:
-            self.board.posted(ticket.id, self.chat_id, sent.message_id)
+            self.board.posted(ticket.id, self.chat_id, sent.message_id, shown=ticket.updated_at)
         return True
 
     async def redraw(self, ticket: Ticket) -> bool:
         """Edit a card to show its ticket now; False when the Bot API could not be reached."""
-        drawn_at = iso(utcnow())
         try:
             await self.bot.edit_message_text(self._text(ticket), chat_id=ticket.card_chat_id,
                                              message_id=ticket.card_message_id,
@@ -74,7 +73,7 @@ class Cards:
         except TelegramError as err:
             logger.log(quiet(err), "card %s not redrawn (%s); will retry", ticket.id, type(err).__name__)
             return not isinstance(err, NetworkError)
-        self.board.drawn(ticket.id, drawn_at)
+        self.board.drawn(ticket.id, shown=ticket.updated_at)
         return True
 
     def _text(self, ticket: Ticket) -> str:

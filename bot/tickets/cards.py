@@ -18,16 +18,21 @@ class CardBoard:
     def __init__(self, log: TicketLog):
         self.log = log
 
-    def posted(self, ticket_id: int, chat_id: int, message_id: int) -> None:
-        """Where the ticket's card is; it shows the ticket as of now."""
-        with self.log.transaction():
-            self.log.db.execute("update tickets set card_chat_id = ?, card_message_id = ?, "
-                                "card_updated_at = updated_at where id = ?", [chat_id, message_id, ticket_id])
+    def posted(self, ticket_id: int, chat_id: int, message_id: int, shown: str | None) -> None:
+        """Where the ticket's card is; it shows the ticket as it was when ``updated_at`` was ``shown``.
 
-    def drawn(self, ticket_id: int, drawn_at: str) -> None:
-        """The card shows the ticket as it was at ``drawn_at`` (a later change makes it stale again)."""
+        The version drawn, not the row as it is when the post returns: a change made while the
+        card was on its way makes it stale, so it is redrawn.
+        """
         with self.log.transaction():
-            self.log.db.execute("update tickets set card_updated_at = ? where id = ?", [drawn_at, ticket_id])
+            self.log.db.execute("update tickets set card_chat_id = ?, card_message_id = ?, card_updated_at = ? "
+                                "where id = ?", [chat_id, message_id, shown, ticket_id])
+
+    def drawn(self, ticket_id: int, shown: str | None) -> None:
+        """The card shows the ticket as it was when ``updated_at`` was ``shown`` (a later change makes
+        it stale again)."""
+        with self.log.transaction():
+            self.log.db.execute("update tickets set card_updated_at = ? where id = ?", [shown, ticket_id])
 
     def stale(self) -> list[Ticket]:
         """Tickets whose card was posted but changed since it was last drawn."""
