@@ -68,3 +68,25 @@ def test_polling_and_replies_come_back_after_outages_with_nothing_lost_or_sent_t
         assert process.stop(signal.SIGTERM, timeout=60) == 0
     finally:
         process.kill()
+
+
+def test_sigterm_during_an_outage_stops_cleanly_and_the_restart_answers(telegram, tmp_path):
+    """The last confirmation at shutdown cannot reach the Bot API either: the bot still exits 0
+    without a traceback, and after the restart the message is answered, once."""
+    process = BotProcess(telegram, tmp_path, RETRY_SECONDS="1").start()
+    try:
+        telegram.outage_after("getUpdates", 600)
+        telegram.push(telegram.text_update(62_000, "还没发货，太慢了"))
+        telegram.wait_for(lambda: telegram.down, timeout=30)
+        telegram.wait_for(lambda: count(process.db, "select count(*) from messages where role='customer'") == 1)
+        assert process.stop(signal.SIGTERM, timeout=90) == 0
+        assert "Traceback" not in process.log(), process.log()
+        telegram.come_back()
+        process.start()
+        telegram.wait_for(lambda: telegram.sent_to(62_000), timeout=60)
+        assert len(telegram.sent_to(62_000)) == 1
+        assert count(process.db, "select count(*) from messages where role='customer'") == 1
+        assert "Traceback" not in process.log(), process.log()
+    finally:
+        telegram.come_back()
+        process.kill()

@@ -123,7 +123,8 @@ class InboxBot(ExtBot):
     async def get_updates(self, offset: int | None = None, limit: int | None = None, timeout: Any = None,
                           *args, **kwargs) -> tuple[Update, ...]:
         """Updates from Telegram. A long poll is retried here through an outage, every few
-        seconds; a short poll (``timeout`` 0: the last confirmation at shutdown) tries once."""
+        seconds; a short poll (``timeout`` 0: the last confirmation at shutdown) tries once and,
+        when the Bot API is unreachable, gives up quietly (PTB would log a traceback)."""
         delay = 0.5
         while True:
             if self._next_offset:
@@ -136,7 +137,11 @@ class InboxBot(ExtBot):
                 # NetworkError (TimedOut included) is already logged once by Outage; PTB's
                 # retry loop would log every try and wait up to 30 s between them
                 if not timeout:
-                    raise
+                    # the last confirmation at shutdown: without it Telegram delivers these updates
+                    # again, and the inbox skips those already handled; nothing to retry or trace
+                    logger.warning("could not confirm the last updates before stopping (Bot API "
+                                   "unreachable); Telegram will deliver them again and handled ones are skipped")
+                    return ()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RECONNECT_MAX_SECONDS)
 
