@@ -3,8 +3,9 @@
 The real bot runs against it through ``TELEGRAM_API_URL``, exactly as against
 Telegram. It serves what the bot uses (getMe, getUpdates with offsets and long
 polling, sendMessage, editMessageText, answerCallbackQuery, sendDocument,
-sendPhoto, deleteWebhook, setMyCommands …), records every request, and can be
-told to fail the next call of a method::
+sendPhoto, setMyCommands, setWebhook/deleteWebhook/getWebhookInfo, getChat and
+getChatMember …), records every request, and can be told to fail the next call
+of a method, to be slow, or how the bot stands in a chat (complaint-bot doctor)::
 
     with FakeTelegram() as tg:                  # starts on a free port
         tg.url                                  # http://127.0.0.1:PORT/bot
@@ -12,6 +13,8 @@ told to fail the next call of a method::
         tg.wait_for(lambda: tg.sent_to(7))      # the bot's reply
         tg.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
         tg.go_down(seconds=30)                  # an outage: connections refused, then back
+        tg.delays["sendMessage"] = 10           # a slow method (the webhook crash test)
+        tg.memberships[-100] = "left"           # getChatMember: the bot left the agents' group
 
 Like Telegram, it refuses (400) a message whose HTML does not parse or whose text is too
 long or empty (:mod:`botapi.tghtml`), button data over 64 bytes, and files over 50 MB (413); every refusal is kept
