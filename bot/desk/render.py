@@ -149,6 +149,7 @@ class Render:
 
 def _hit(hit: Hit, mark: str) -> str:
     which = f"第 {hit.id} 句" if isinstance(hit.id, int) else "负面语言"
+    why = hit.why.replace(hit.reason, "").rstrip("：:，, ") if hit.reason else hit.why    # the harm follows anyway
     return (f"{mark} 「{html.escape(hit.match)}」— {which}「{html.escape(hit.phrase)}」\n"
-            + (f"判断依据：{html.escape(hit.why)}\n" if hit.why else "")
+            + (f"判断依据：{html.escape(why)}\n" if why else "")
             + f"为什么：{html.escape(hit.reason)}\n可以这样说：{html.escape(hit.suggestion)}")
