@@ -42,9 +42,18 @@ class BotProcess:
             [sys.executable, "-m", "bot", "run"], cwd=tmp_cwd(self.db.parent), env=self.env,
             stdout=self._log, stderr=subprocess.STDOUT,
         )
-        self.tg.wait_for(lambda: len(self.tg.calls("getUpdates")) > before or self.proc.poll() is not None, 60)
-        assert self.proc.poll() is None, self.log()
+        self.wait_started(lambda: len(self.tg.calls("getUpdates")) > before)
         return self
+
+    def wait_started(self, *ready) -> None:
+        """Wait until each ``ready`` holds; a bot that died or never got ready is killed, not left behind."""
+        try:
+            for predicate in ready:
+                self.tg.wait_for(lambda: predicate() or self.proc.poll() is not None, 60)
+            assert self.proc.poll() is None, self.log()
+        except BaseException:
+            self.kill()
+            raise
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
         if self.proc is None or self.proc.poll() is not None:

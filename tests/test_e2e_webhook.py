@@ -45,9 +45,7 @@ class WebhookBot(BotProcess):
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=tmp_cwd(self.db.parent), env=self.env,
                                      stdout=self._log, stderr=subprocess.STDOUT)
-        self.tg.wait_for(lambda: len(self.tg.calls("setWebhook")) > before or self.proc.poll() is not None, 60)
-        self.tg.wait_for(lambda: self._listening() or self.proc.poll() is not None, 60)
-        assert self.proc.poll() is None, self.log()
+        self.wait_started(lambda: len(self.tg.calls("setWebhook")) > before, self._listening)
         return self
 
     def _listening(self) -> bool:
