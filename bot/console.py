@@ -76,7 +76,9 @@ def handle_line(services: Services, text: str, say: Say) -> bool:
         say("客服助手", desk.status(CONSOLE_USER))
     elif command == "/new":
         say("客服助手", desk.new(CONSOLE_USER))
-    elif command in ("/help", "/start"):
+    elif command == "/start":
+        say("客服助手", desk.greeting("控制台客户"))
+    elif command == "/help":
         say("客服助手", desk.help())
     elif command in ("/tickets", "/check", "/rate") or command[1:] in VERBS:
         agent_command(services, command, text, say)

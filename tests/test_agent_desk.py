@@ -212,3 +212,18 @@ def test_an_escalation_with_a_very_long_reason_still_fits_one_message(desk, agen
     action = agent_desk.escalate(ticket.id, AGENT, "太慢了！" * 2000)
     assert action.ok and action.deliveries
     assert all(fits_one_message(d.text) for d in action.deliveries)
+
+
+def test_the_explanation_of_a_very_long_blocked_draft_still_fits_one_message(desk, agent_desk):
+    from bot.desk.render import fits_one_message
+
+    ticket = complain(desk)
+    action = agent_desk.reply(ticket.id, AGENT, "小李", "这是公司的规定。" + "非常抱歉给您添麻烦了。" * 360)
+    assert not action.ok and "没有发送" in action.notice and fits_one_message(action.notice)
+
+
+def test_a_rating_belongs_to_a_resolved_ticket(desk, agent_desk):
+    ticket = complain(desk, user_id=42)
+    assert not agent_desk.rate(ticket.id, 42, 5).ok
+    agent_desk.resolve(ticket.id, AGENT)
+    assert agent_desk.rate(ticket.id, 42, 5).ok

@@ -62,3 +62,9 @@ async def test_broken_markup_in_texts_falls_back_to_plain_text(app, telegram):
     await feed(app, telegram.text_update(6, "/help"))
     (text,) = telegram.sent_to(6)
     assert "/status" in text and "<" not in text
+
+
+async def test_an_unknown_command_from_a_customer_gets_the_help_text_not_silence(app, telegram):
+    await feed(app, telegram.text_update(7, "/refund 我的钱"))
+    (text,) = telegram.sent_to(7)
+    assert "/status" in text

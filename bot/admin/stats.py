@@ -13,7 +13,6 @@ the first reply that reached the customer.
 
 from __future__ import annotations
 
-import json
 import statistics
 import unicodedata
 from collections import Counter

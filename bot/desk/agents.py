@@ -119,8 +119,9 @@ class AgentDesk:
         if ticket is None or not ticket.is_open:
             return Action(False, f"找不到待处理的 {ticket_id} 号工单。")
         status = "in_progress" if ticket.status == "open" else ticket.status
-        ticket = self.log.update_ticket(ticket.id, agent_id=agent_id, status=status)
-        self.log.add_event(ticket.id, "claimed", agent_id, {"by": agent_name})
+        with self.log.transaction():
+            ticket = self.log.update_ticket(ticket.id, agent_id=agent_id, status=status)
+            self.log.add_event(ticket.id, "claimed", agent_id, {"by": agent_name})
         return Action(True, f"✋ {html.escape(agent_name or str(agent_id))} 认领了 {ticket.id} 号工单。", ticket=ticket)
 
     def reply(self, ticket_id: int, agent_id: int, agent_name: str | None, text: str) -> Action:
@@ -148,8 +149,8 @@ class AgentDesk:
             self.log.record_agent_message(ticket.id, agent_id, text, "blocked", [v.to_dict() for v in result.violations])
             self.log.add_event(ticket.id, "blocked", agent_id, {"ids": [v.id for v in result.violations]})
             offer = self._rewrite_offer(ticket, agent_id, text)
-        notice = "⛔ <b>没有发送</b>：草稿里有不该说的话。\n\n" + self.render.hits(result)
-        return Action(False, notice + offer[0], notice_buttons=offer[1], ticket=ticket)
+        notice = self._fitted("⛔ <b>没有发送</b>：草稿里有不该说的话。\n\n", result, offer[0])
+        return Action(False, notice, notice_buttons=offer[1], ticket=ticket)
 
     def _to_confirm(self, ticket: Ticket, agent_id: int, text: str, result: CheckResult) -> Action:
         """A confirm-tier draft waits for the agent's 仍然发送 (logged as an override)."""
@@ -159,9 +160,16 @@ class AgentDesk:
             self.log.add_event(ticket.id, "warned", agent_id, {"ids": [w.id for w in result.warnings]})
             offer = self._rewrite_offer(ticket, agent_id, text)
         buttons = [[("仍然发送", callback("send", draft)), ("取消", callback("cancel", draft))]] + (offer[1] or [])
-        notice = ("⚠️ <b>还没有发送</b>：这句话可能让客户不舒服，请确认后再发。\n\n" + self.render.hits(result)
-                  + offer[0])
+        notice = self._fitted("⚠️ <b>还没有发送</b>：这句话可能让客户不舒服，请确认后再发。\n\n", result, offer[0])
         return Action(False, notice, notice_buttons=buttons, ticket=ticket)
+
+    def _fitted(self, head: str, result: CheckResult, offer: str) -> str:
+        """The guard's explanation and the rewrite, shortened to fit one Telegram message."""
+        for text in (head + self.render.hits(result) + offer, head + self.render.hits(result),
+                     head + "草稿太长，说明放不下；请用 /check 分段检查。"):
+            if fits_one_message(text):
+                return text
+        return head
 
     def _rewrite_offer(self, ticket: Ticket, agent_id: int, text: str) -> tuple[str, Buttons | None]:
         """The guard's rewrite of a draft, kept as a suggestion with a send button (only if it passes)."""
@@ -183,11 +191,12 @@ class AgentDesk:
         suggestions = suggest(self.store.engine, ticket, topic, self.render.promise(ticket, self.log.now()))
         lines = [f"💡 <b>{ticket.id} 号工单的回复建议</b>（点按钮直接发给客户）："]
         buttons: Buttons = []
-        for i, s in enumerate(suggestions, 1):
-            draft = self.log.record_agent_message(ticket.id, agent_id, s.text, "suggestion")
-            lines.append(f"{i}. [{s.style}] {html.escape(s.text)}")
-            buttons.append([(f"发送第 {i} 条（{s.style}）", callback("send", draft))])
-        self.log.add_event(ticket.id, "suggested", agent_id, {"count": len(suggestions)})
+        with self.log.transaction():
+            for i, s in enumerate(suggestions, 1):
+                draft = self.log.record_agent_message(ticket.id, agent_id, s.text, "suggestion")
+                lines.append(f"{i}. [{s.style}] {html.escape(s.text)}")
+                buttons.append([(f"发送第 {i} 条（{s.style}）", callback("send", draft))])
+            self.log.add_event(ticket.id, "suggested", agent_id, {"count": len(suggestions)})
         return Action(True, "\n\n".join(lines), notice_buttons=buttons, ticket=ticket)
 
     def send_draft(self, draft_id: int, agent_id: int, agent_name: str | None) -> Action:
@@ -223,8 +232,12 @@ class AgentDesk:
         if not ticket.is_open:
             return Action(False, f"{ticket.id} 号工单已经{STATUS_LABELS.get(ticket.status)}，不能再回复。")
         # the guard runs again: the phrase files may have changed since the draft was made
-        if not self.store.engine.guard.check(draft.text).ok:
+        result = self.store.engine.guard.check(draft.text)
+        if result.decision == "block":
             return Action(False, "⛔ 没有发送：按现在的规则，这条草稿里有不该说的话。")
+        if result.decision == "confirm" and draft.state == "suggestion":      # one tap must not skip a confirm
+            self.log.set_state(draft.id, "cancelled")
+            return self._to_confirm(ticket, agent_id, draft.text, result)
         name = html.escape(agent_name or "客服")
         text = self.texts.agent_reply.format(agent=name, ticket=ticket.id, text=html.escape(draft.text))
         if not fits_one_message(text):
@@ -318,7 +331,7 @@ class AgentDesk:
         ticket = self._ticket(ticket_id)
         if ticket is None or ticket.user_id != user_id:
             return Action(False, self.texts.rating_not_yours)
-        if not 1 <= rating <= 5:
+        if not 1 <= rating <= 5 or ticket.is_open:           # a rating belongs to a resolved ticket
             return Action(False, self.texts.rating_not_yours)
         with self.log.transaction():
             ticket = self.log.update_ticket(ticket.id, rating=rating)
@@ -340,8 +353,9 @@ class AgentDesk:
         ticket = self._ticket(ticket_id)
         if ticket is None or not ticket.is_open or ticket.first_response_at or self.log.has_event(ticket.id, "overdue"):
             return Action(False)
-        self.log.add_event(ticket.id, "overdue", None)
-        return self.escalate(ticket.id, None, "超过答复时限，客户还没有得到答复", automatic=True)
+        with self.log.transaction():            # the escalation and its reason stand or fall together
+            self.log.add_event(ticket.id, "overdue", None)
+            return self.escalate(ticket.id, None, "超过答复时限，客户还没有得到答复", automatic=True)
 
     def followup(self, ticket_id: int) -> Action:
         """回访: ask the customer whether all is still well; the ticket is then closed."""

@@ -118,11 +118,19 @@ class Desk:
         try:
             analysis = self._analyze(message.kind, message.text)
             reading = self._reading(analysis, ticket)
+            with self.log.transaction():            # a savepoint: a failure here keeps the message
+                changes = self.log.apply_reading(message.id, ticket, reading) if reading is not None else {}
         except Exception:
             logger.exception("reading message %s failed; logged unread", message.id)
             return None, {}
-        changes = self.log.apply_reading(message.id, ticket, reading) if reading is not None else {}
         return analysis, changes
+
+    def _read_only(self, message: Message) -> tuple[Analysis | None, dict]:
+        try:
+            return self._analyze(message.kind, message.text), {}
+        except Exception:
+            logger.exception("reading message %s failed", message.id)
+            return None, {}
 
     def _consequences(self, ticket: Ticket, changes: dict, new_ticket: bool) -> tuple[list[Action], list[Timer]]:
         """What a message sets off besides its reply: deadline timers, an escalation when severe."""
@@ -142,7 +150,7 @@ class Desk:
             analysis, changes = self._read(message, ticket)
             ticket = self.log.ticket(ticket.id)
         else:
-            analysis = self._analyze(message.kind, message.text)
+            analysis, _ = self._read_only(message)
         earlier = [m for m in self.log.messages(ticket.id, role="customer") if m.id < message.id]
         replies = self._replies(message, ticket, analysis, first=not earlier)
         return Outcome(ticket, message.id, not earlier, False, replies, analysis,
@@ -229,8 +237,11 @@ class Desk:
             if first:
                 lines.append(texts.ticket_opened.format(ticket=ticket.id, minutes=minutes))
             return [Reply("\n".join(lines), "evidence")]
-        if analysis is None:
+        if analysis is None and not message.text.strip():
             return [Reply(texts.empty_message, "empty")]
+        if analysis is None:                        # the reader failed: never call a real message empty
+            template, text = self._acknowledgement(ticket.id, self.log.templates_used(ticket.id))
+            return [Reply(text, template)]
 
         used = self.log.templates_used(ticket.id)
         lines: list[str] = []

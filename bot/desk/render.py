@@ -117,10 +117,12 @@ class Render:
         for t in tickets[:limit]:
             who = f"，认领：{t.agent_id}" if t.agent_id else ""
             lines.append(f"· <b>{t.id}</b> {self.deadline(t, now)} {self.emotion(t.emotion, '平静')}"
-                         f"{' ⚠️严重' if t.severe else ''} {escape(t.category or '未分类')} {escape(t.user_name)}"
+                         f"{' ⚠️严重' if t.severe else ''} {escape(t.category or '未分类', 32)} {escape(t.user_name, 32)}"
                          f"（{self.status(t)}{who}）")
-        if len(tickets) > limit:
-            lines.append(f"……还有 {len(tickets) - limit} 张")
+        while not fits_one_message("\n".join(lines) + "\n……还有 9999 张") and len(lines) > 1:
+            lines.pop()
+        if len(tickets) > len(lines) - 1:
+            lines.append(f"……还有 {len(tickets) - (len(lines) - 1)} 张")
         return "\n".join(lines)
 
     def alert(self, ticket: Ticket, level: int, reason: str, quote: str | None, now: datetime) -> str:

@@ -9,7 +9,6 @@ outcome. A broken edit never replaces the running phrase set.
 from __future__ import annotations
 
 import html
-import io
 import logging
 import tempfile
 from datetime import timedelta

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
@@ -24,7 +24,7 @@ from bot.handlers.cards import Cards
 from bot.handlers.outbox import Outbox, keyboard, send
 
 logger = logging.getLogger(__name__)
-COMMAND_VERBS = ("claim", "reply", "suggest", "resolve", "escalate")
+COMMAND_VERBS = tuple(VERBS)          # /claim /reply /suggest /resolve /escalate /send /cancel
 
 
 def who(update: Update) -> tuple[int | None, str | None]:
@@ -74,7 +74,7 @@ class AgentHandlers:
         verb = (update.effective_message.text or "/").split()[0][1:].split("@")[0].lower()
         number = ticket_number(context.args[0]) if context.args else None
         rest = words_after(update, 2)
-        if number is None or (verb == "reply" and not rest):
+        if number is None:
             await send(context.bot, update.effective_chat.id, f"用法：{VERBS[verb]}")
             return
         user_id, name = who(update)
@@ -111,7 +111,7 @@ class AgentHandlers:
             return
         await query.answer()
         action = self.agents.act(verb, numbers[0], user_id, name)
-        if verb in ("send", "cancel") and action.ok and query.message is not None:
+        if verb in ("send", "cancel") and action.ok and isinstance(query.message, Message):
             # deliver first; then the message with the buttons says how it went (and loses them)
             final = await self.outbox.perform(replace(action, notice=""), None)
             note = action.notice if final.ok else final.notice

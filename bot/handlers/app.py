@@ -145,6 +145,8 @@ def add_handlers(application: Application, agent_chat_id: int | None, inbox: Inb
         CommandHandler("stats", admin.stats),
         CommandHandler("export", admin.export),
         CallbackQueryHandler(agent.button),
+        # a customer's unknown /command gets the help text rather than silence
+        MessageHandler(private & filters.COMMAND, customer.help),
     ])
     if agent_chat_id is not None:
         application.add_handler(MessageHandler(

@@ -94,6 +94,11 @@ class CustomerHandlers:
         """Answer logged customer messages that never got their answer; returns how many."""
         waiting = self.desk.log.unanswered(older_than=older_than)
         for done, message in enumerate(waiting):
-            if not await self.outbox.answer(self.desk.answer_again(message), self.desk):
+            try:
+                outcome = self.desk.answer_again(message)
+            except Exception:                       # one bad message must not hold up the others
+                logger.exception("message %s could not be answered again; skipped", message.id)
+                continue
+            if not await self.outbox.answer(outcome, self.desk):
                 return done     # the Bot API is unreachable: the rest waits for the next tick
         return len(waiting)

@@ -103,9 +103,9 @@ class Outbox:
         elif failed:
             action = replace(action, notice=(action.notice + "\n" if action.notice else "")
                              + f"⚠️ 有 {failed} 条消息没有送达（网络问题，或对方屏蔽了机器人）。")
+        self.timers.set(action.timers)          # before the notice: a failed notice must not lose a timer
         if action.notice and notice_chat is not None:
             await send(self.bot, notice_chat, action.notice, action.notice_buttons)
-        self.timers.set(action.timers)
         return action
 
     async def answer(self, outcome: Outcome, desk: Desk) -> bool:

@@ -4,7 +4,7 @@ Only the Telegram edge's card job (:mod:`bot.handlers.cards`) uses it::
 
     board = CardBoard(log)
     board.without_card()                    # open tickets to post
-    board.posted(ticket_id, chat_id, message_id)
+    board.posted(ticket_id, chat_id, message_id, shown=ticket.updated_at)
     board.stale()                           # changed since last drawn
 """
 
