@@ -51,10 +51,18 @@ def test_incoming_from_reads_media_and_captions(telegram):
 
 
 async def test_an_internal_error_reaches_the_customer_as_an_apology_not_a_traceback(app, telegram, fresh_db):
+    from bot.tickets.inbox import Inbox
+
+    inbox = Inbox(fresh_db)
+    fine, broken = telegram.text_update(3, "你好"), telegram.text_update(4, "太慢了")
+    inbox.store([fine, broken])                       # as InboxBot stores every fetched update
+    await feed(app, fine)
     fresh_db.db.execute("drop table messages")       # the log breaks under the handler
-    await feed(app, telegram.text_update(4, "太慢了"))
+    await feed(app, broken)
     (text,) = telegram.sent_to(4)
     assert "抱歉" in text and "Traceback" not in text
+    # the broken update is not marked handled: the next start replays it, nothing is lost
+    assert inbox.is_handled(fine["update_id"]) and not inbox.is_handled(broken["update_id"])
 
 
 async def test_broken_markup_in_texts_falls_back_to_plain_text(app, telegram):

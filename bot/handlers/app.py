@@ -100,12 +100,17 @@ def build_application(services: Services) -> Application:
                 application.create_task(requeue(update), update=update)
                 raise ApplicationHandlerStop
             return
-        if report_error(context.error) and isinstance(update, Update) and update.effective_chat \
-                and update.effective_chat.type == "private":
+        if not report_error(context.error) or not isinstance(update, Update):
+            return
+        if update.effective_chat and update.effective_chat.type == "private":
             try:
                 await send(context.bot, update.effective_chat.id, services.store.engine.phrases.texts.sorry_error)
             except TelegramError:
                 pass
+        # a bug stopped the handler: the update stays unhandled in the inbox (mark_handled is
+        # skipped) and is replayed at the next start, after the fix, instead of being lost
+        logger.warning("update %s left unhandled in the inbox; it is replayed at the next start", update.update_id)
+        raise ApplicationHandlerStop
 
     locked = application.bot.locked        # one 'locked' line per episode, shared with InboxBot
 
