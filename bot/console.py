@@ -57,6 +57,8 @@ def run_console(settings: Settings, stdin: TextIO = sys.stdin, stdout: TextIO = 
             line = stdin.readline()
             if not line:
                 break
+            if not line.strip():
+                continue                            # nothing typed: nothing to log
             if not handle_line(services, line.rstrip("\n"), say):
                 break
     except KeyboardInterrupt:

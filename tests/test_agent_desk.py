@@ -224,6 +224,7 @@ def test_the_explanation_of_a_very_long_blocked_draft_still_fits_one_message(des
 
 def test_a_rating_belongs_to_a_resolved_ticket(desk, agent_desk):
     ticket = complain(desk, user_id=42)
-    assert not agent_desk.rate(ticket.id, 42, 5).ok
+    early = agent_desk.rate(ticket.id, 42, 5)
+    assert not early.ok and early.notice == agent_desk.texts.rating_not_now
     agent_desk.resolve(ticket.id, AGENT)
     assert agent_desk.rate(ticket.id, 42, 5).ok

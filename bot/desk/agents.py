@@ -332,7 +332,7 @@ class AgentDesk:
         if ticket is None or ticket.user_id != user_id:
             return Action(False, self.texts.rating_not_yours)
         if not 1 <= rating <= 5 or ticket.is_open:           # a rating belongs to a resolved ticket
-            return Action(False, self.texts.rating_not_yours)
+            return Action(False, self.texts.rating_not_now)
         with self.log.transaction():
             ticket = self.log.update_ticket(ticket.id, rating=rating)
             self.log.add_event(ticket.id, "rated", user_id, {"rating": rating})

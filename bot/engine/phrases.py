@@ -336,6 +336,7 @@ TEXT_SLOTS: dict[str, frozenset[str]] = {
     "not_staff": frozenset(),
     "not_admin": frozenset(),
     "rating_not_yours": frozenset(),
+    "rating_not_now": frozenset(),
 }
 
 
@@ -365,6 +366,7 @@ class TextsFile(PhraseFile):
     not_staff: Text
     not_admin: Text
     rating_not_yours: Text
+    rating_not_now: Text
 
 
 # ---------------------------------------------------------------- problems
