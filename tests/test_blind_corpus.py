@@ -3,7 +3,7 @@
 import hashlib
 from collections import Counter
 
-from bot.admin.quality import read_blind_customers, read_blind_drafts
+from bot.admin.quality import ROUNDS, blind_files, read_blind, read_blind_customers, read_blind_drafts
 from tests.conftest import DATA
 
 BLIND = DATA / "blind"
@@ -14,17 +14,25 @@ def held_out(text: str) -> bool:
 
 
 def test_the_split_is_the_frozen_hash_split_and_nothing_moved():
-    for kind, read in (("drafts", read_blind_drafts), ("customers", read_blind_customers)):
-        tune, hold = read(BLIND / f"tune_{kind}.tsv"), read(BLIND / f"holdout_{kind}.tsv")
-        assert all(held_out(r.text) for r in hold) and not any(held_out(r.text) for r in tune)
-        assert not {r.text for r in tune} & {r.text for r in hold}
-        assert len(hold) >= 0.3 * (len(tune) + len(hold))
+    for kind in ("drafts", "customers"):
+        for _, suffix in ROUNDS:
+            tune, hold = read_blind(BLIND, "tune", kind, suffix), read_blind(BLIND, "holdout", kind, suffix)
+            assert tune and hold
+            assert all(held_out(r.text) for r in hold) and not any(held_out(r.text) for r in tune)
+            assert len(hold) >= 0.3 * (len(tune) + len(hold))
+        everything = [r.text for split in ("tune", "holdout") for r in read_blind(BLIND, split, kind)]
+        assert len(everything) == len(set(everything))      # no text twice, across splits and rounds
+
+
+def test_every_round_file_is_read():
+    assert len(blind_files(BLIND, "holdout", "customers")) == len(ROUNDS)
+    assert len(blind_files(BLIND, "tune", "drafts")) == len(ROUNDS)
 
 
 def test_the_corpus_has_the_size_and_mix_the_issue_asks_for():
     drafts = read_blind_drafts(BLIND / "tune_drafts.tsv") + read_blind_drafts(BLIND / "holdout_drafts.tsv")
     customers = (read_blind_customers(BLIND / "tune_customers.tsv")
-                 + read_blind_customers(BLIND / "holdout_customers.tsv"))
+                 + read_blind_customers(BLIND / "holdout_customers.tsv"))     # round 1 alone meets the issue
     assert len(drafts) >= 800 and len(customers) >= 800
     clean = [d for d in drafts if d.label == "ok"]
     assert len(clean) >= 0.4 * len(drafts)

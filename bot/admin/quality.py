@@ -186,7 +186,6 @@ def _report_files(engine: Engine, data: Path, prefix: str, errors: bool) -> str:
 
 # ---------------------------------------------------------------- the blind corpus
 
-BLIND_SPLITS = ("tune", "holdout")
 
 
 @dataclass(frozen=True)
@@ -300,34 +299,55 @@ def score_blind_customers(engine: Engine, rows: list[BlindCustomer]) -> BlindAna
     return score
 
 
+# Each round of blind writing adds files with a suffix (``tune_customers_round2.tsv``); a split
+# is every round's file of that split. The table shows the held-out split per round too: a round
+# never measured before is the honest figure; older ones have informed choices in aggregate.
+ROUNDS = (("round 1", ""), ("round 2", "_round2"))
+
+
+def blind_files(folder: Path, split: str, kind: str, suffix: str | None = None) -> list[Path]:
+    """The ``split`` files (``tune``/``holdout``) of ``kind`` (``drafts``/``customers``): one round or all."""
+    if suffix is not None:
+        return [path for path in [folder / f"{split}_{kind}{suffix}.tsv"] if path.exists()]
+    return sorted(folder.glob(f"{split}_{kind}*.tsv"))
+
+
+def read_blind(folder: Path, split: str, kind: str, suffix: str | None = None) -> list:
+    read = read_blind_drafts if kind == "drafts" else read_blind_customers
+    return [row for path in blind_files(folder, split, kind, suffix) for row in read(path)]
+
+
 def blind_table(engine: Engine, folder: Path) -> str:
-    """Tuning and held-out figures side by side (the README's quality table)."""
-    guard = {s: score_blind_drafts(engine, read_blind_drafts(folder / f"{s}_drafts.tsv")) for s in BLIND_SPLITS}
-    reader = {s: score_blind_customers(engine, read_blind_customers(folder / f"{s}_customers.tsv"))
-              for s in BLIND_SPLITS}
+    """Tuning and held-out figures side by side (the README's quality table), held-out per round too."""
+    parts = [("tuning split", "tune", None), *[(f"held-out, {name}", "holdout", suffix) for name, suffix in ROUNDS
+                                                if blind_files(folder, "holdout", "customers", suffix)],
+             ("held-out, all", "holdout", None)]
+    guard = [score_blind_drafts(engine, read_blind(folder, split, "drafts", suffix)) for _, split, suffix in parts]
+    reader = [score_blind_customers(engine, read_blind(folder, split, "customers", suffix))
+              for _, split, suffix in parts]
     rows = [
-        ("agent drafts", lambda s: f"{guard[s].forbidden + guard[s].clean}"),
-        ("forbidden drafts caught (block or confirm)", lambda s: f"{guard[s].rate(guard[s].caught, guard[s].forbidden):.3f}"),
-        ("forbidden drafts blocked", lambda s: f"{guard[s].rate(guard[s].blocked, guard[s].forbidden):.3f}"),
-        ("clean drafts blocked", lambda s: f"{guard[s].rate(guard[s].clean_blocked, guard[s].clean):.3f}"
-                                           f" ({guard[s].clean_blocked}/{guard[s].clean})"),
-        ("clean drafts sent to confirm", lambda s: f"{guard[s].rate(guard[s].clean_confirm, guard[s].clean):.3f}"),
-        ("customer messages", lambda s: f"{reader[s].total}"),
-        ("negative F1", lambda s: f"{reader[s].negative_f1:.3f}"),
-        ("severe F1", lambda s: f"{reader[s].severe_f1:.3f}"),
-        ("emotion accuracy (negative messages)", lambda s: f"{reader[s].emotion_accuracy:.3f}"),
-        ("intensity accuracy (negative messages)", lambda s: f"{reader[s].intensity_accuracy:.3f}"),
-        ("neutral read as negative", lambda s: f"{reader[s].neutral_read_negative}/{reader[s].neutral}"),
+        ("agent drafts", lambda g, r: f"{g.forbidden + g.clean}"),
+        ("forbidden drafts caught (block or confirm)", lambda g, r: f"{g.rate(g.caught, g.forbidden):.3f}"),
+        ("forbidden drafts blocked", lambda g, r: f"{g.rate(g.blocked, g.forbidden):.3f}"),
+        ("clean drafts blocked", lambda g, r: f"{g.rate(g.clean_blocked, g.clean):.3f} ({g.clean_blocked}/{g.clean})"),
+        ("clean drafts sent to confirm", lambda g, r: f"{g.rate(g.clean_confirm, g.clean):.3f}"),
+        ("customer messages", lambda g, r: f"{r.total}"),
+        ("negative F1", lambda g, r: f"{r.negative_f1:.3f}"),
+        ("severe F1", lambda g, r: f"{r.severe_f1:.3f}"),
+        ("emotion accuracy (negative messages)", lambda g, r: f"{r.emotion_accuracy:.3f}"),
+        ("intensity accuracy (negative messages)", lambda g, r: f"{r.intensity_accuracy:.3f}"),
+        ("neutral read as negative", lambda g, r: f"{r.neutral_read_negative}/{r.neutral}"
+                                                  f" ({r.neutral_read_negative / max(r.neutral, 1):.3f})"),
     ]
-    lines = ["| measure | tuning split | held-out split |", "|---|---|---|"]
-    lines += [f"| {name} | {cell('tune')} | {cell('holdout')} |" for name, cell in rows]
+    lines = ["| measure | " + " | ".join(name for name, *_ in parts) + " |", "|---" * (len(parts) + 1) + "|"]
+    lines += [f"| {name} | " + " | ".join(cell(g, r) for g, r in zip(guard, reader)) + " |" for name, cell in rows]
     return "\n".join(lines)
 
 
 def blind_errors(engine: Engine, folder: Path) -> str:
     """Every disagreement on the TUNING split only: the held-out split is never listed."""
-    guard = score_blind_drafts(engine, read_blind_drafts(folder / "tune_drafts.tsv"))
-    reader = score_blind_customers(engine, read_blind_customers(folder / "tune_customers.tsv"))
+    guard = score_blind_drafts(engine, read_blind(folder, "tune", "drafts"))
+    reader = score_blind_customers(engine, read_blind(folder, "tune", "customers"))
     return "\n".join(["Guard (tuning split):", *guard.errors, "", "Analyser (tuning split):", *reader.errors])
 
 
