@@ -13,7 +13,7 @@ Commands::
     complaint-bot phrases review [--days N]   blocked drafts and overridden warnings, by sentence
     complaint-bot phrases accept ID --ok | --blocked N   add a reviewed draft to regression.yaml
     complaint-bot phrases init DIR        copy the shipped phrase files to DIR for editing
-    complaint-bot phrases train           retrain the guard's learned model (needs the [train] extra)
+    complaint-bot phrases train           retrain the learned models: guard and reader (needs the [train] extra)
     complaint-bot stats [--days N] [--png FILE]
     complaint-bot export --format csv|json [--since DATE] [--out DIR]
     complaint-bot inbox --failed | --replay   updates that could not be read; hand them back
@@ -198,14 +198,20 @@ def cmd_phrases_accept(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_phrases_train(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.admin.train import train
-
     try:
         import sklearn  # noqa: F401
     except ImportError:
         print("training needs scikit-learn: pip install -e '.[train]'", file=sys.stderr)
         return 2
-    print(train(args.data, args.phrases or settings.phrases_dir, args.out, args.c, write=args.write))
+    phrases = args.phrases or settings.phrases_dir
+    if args.only in (None, "guard"):
+        from bot.admin.train import train
+
+        print(train(args.data, phrases, args.out, args.c, write=args.write))
+    if args.only in (None, "reader"):
+        from bot.admin import train_reader
+
+        print(train_reader.train(args.data, phrases))
     return 0
 
 
@@ -322,10 +328,12 @@ def _phrases_parser(sub) -> None:
     p = phrases_sub.add_parser("test", help="run the regression corpus (regression.yaml)")
     p.add_argument("--phrases", type=Path, help="phrase directory (default: PHRASES_DIR)")
     p.set_defaults(func=cmd_phrases_test)
-    p = phrases_sub.add_parser("train", help="retrain the guard's learned second opinion (needs scikit-learn)")
-    p.add_argument("--phrases", type=Path, help="phrase directory (default: PHRASES_DIR); the model is written there")
-    p.add_argument("--data", type=Path, default=Path("tests/data"), help="labelled drafts (tests/data)")
-    p.add_argument("--out", type=Path, help="model file (default: decision.model in forbidden.yaml)")
+    p = phrases_sub.add_parser("train", help="retrain the learned models: the guard's second opinion and the "
+                                             "analyser's reading (needs scikit-learn)")
+    p.add_argument("--phrases", type=Path, help="phrase directory (default: PHRASES_DIR); the models are written there")
+    p.add_argument("--data", type=Path, default=Path("tests/data"), help="labelled drafts and messages (tests/data)")
+    p.add_argument("--only", choices=("guard", "reader"), help="retrain only one of the two models")
+    p.add_argument("--out", type=Path, help="the guard's model file (default: decision.model in forbidden.yaml)")
     p.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
     p.add_argument("--write", action="store_true", help="also write the suggested thresholds into forbidden.yaml")
     p.set_defaults(func=cmd_phrases_train)

@@ -20,6 +20,14 @@ def engine() -> Engine:
     return Engine.load(PHRASES)
 
 
+@pytest.fixture(scope="session")
+def rules(engine) -> "Analyzer":
+    """The shipped analyser without its learned reader: what the phrase files' rules read alone."""
+    from bot.engine.analysis import Analyzer
+
+    return Analyzer(engine.phrases, reader=None)
+
+
 @pytest.fixture
 def phrases_dir(tmp_path: Path) -> Path:
     """A copy of bot/phrases/ that a test may break without touching the real files."""

@@ -1,11 +1,14 @@
 """The analyser on the blind corpus: the tuning split it was tuned on, and a floor on the held-out split.
 
-The held-out floor asserts what the analyser actually reaches on text nobody tuned on (a change
-that only fits the tuning split, or breaks a general cue, fails here). Only aggregate figures
-are asserted and printed: the held-out split's misses are never listed (tests/data/README.md).
+The held-out floors assert what the analyser actually reaches on text nobody tuned on (a change
+that only fits the tuning split, or breaks a general cue, fails here), per round of blind writing.
+Only aggregate figures are asserted and printed: the held-out split's misses are never listed
+(tests/data/README.md).
 """
 
-from bot.admin.quality import read_blind_customers, score_blind_customers
+import pytest
+
+from bot.admin.quality import read_blind, score_blind_customers
 from tests.conftest import DATA
 
 BLIND = DATA / "blind"
@@ -18,19 +21,36 @@ def figures(score) -> str:
 
 
 def test_tuning_split(engine):
-    score = score_blind_customers(engine, read_blind_customers(BLIND / "tune_customers.tsv"))
+    """The learned reader was trained on these rows, so this is in-sample: it guards against a stale model."""
+    score = score_blind_customers(engine, read_blind(BLIND, "tune", "customers"))
+    assert score.negative_f1 >= 0.99, figures(score)
+    assert score.severe_f1 >= 0.99, figures(score)
+    assert score.emotion_accuracy >= 0.98, figures(score)
+    assert score.neutral_read_negative <= 0.005 * score.neutral, figures(score)
+
+
+def test_the_rules_alone_on_the_tuning_split(rules):
+    """The rules without the learned reader still read the split they were written on."""
+    from types import SimpleNamespace
+
+    score = score_blind_customers(SimpleNamespace(analyzer=rules), read_blind(BLIND, "tune", "customers", ""))
     assert score.negative_f1 >= 0.97, figures(score)
     assert score.severe_f1 >= 0.97, figures(score)
     assert score.emotion_accuracy >= 0.91, figures(score)
-    assert score.intensity_accuracy >= 0.77, figures(score)
-    assert score.neutral_read_negative <= 3, figures(score)
 
 
-def test_held_out_floor(engine):
-    """Measured 2026-11-25: 0.901 / 0.882 / 0.738 / 0.626 / 8 of 83 (targets: 0.95 / 0.95 / 0.85 / - / 2%)."""
-    score = score_blind_customers(engine, read_blind_customers(BLIND / "holdout_customers.tsv"))
-    assert score.negative_f1 >= 0.89, figures(score)
-    assert score.severe_f1 >= 0.87, figures(score)
-    assert score.emotion_accuracy >= 0.73, figures(score)
-    assert score.intensity_accuracy >= 0.61, figures(score)
-    assert score.neutral_read_negative <= 8, figures(score)
+# Measured 2026-11-25 with the learned reader (targets: 0.95 / 0.95 / 0.85 / - / 2 %):
+#   round 1: 0.976 / 0.941 / 0.898 / 0.727 / 3 of 83  (rules alone: 0.901 / 0.882 / 0.738 / 0.626 / 8 of 83)
+#   round 2: 0.962 / 0.966 / 0.917 / 0.828 / 27 of 315 (never measured before the reader was trained)
+@pytest.mark.parametrize("suffix, floor", [
+    ("", (0.965, 0.93, 0.88, 0.71, 0.04)),
+    ("_round2", (0.955, 0.955, 0.905, 0.81, 0.09)),
+])
+def test_held_out_floor(engine, suffix, floor):
+    negative, severe, emotion, intensity, neutral = floor
+    score = score_blind_customers(engine, read_blind(BLIND, "holdout", "customers", suffix))
+    assert score.negative_f1 >= negative, figures(score)
+    assert score.severe_f1 >= severe, figures(score)
+    assert score.emotion_accuracy >= emotion, figures(score)
+    assert score.intensity_accuracy >= intensity, figures(score)
+    assert score.neutral_read_negative <= neutral * score.neutral, figures(score)

@@ -22,7 +22,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PHRASE_FILES = {"forbidden.yaml", "emotions.yaml", "empathy.yaml", "categories.yaml", "texts.yaml",
-                "suggestions.yaml", "regression.yaml", "model.json"}   # model.json: the guard's learned weights
+                "suggestions.yaml", "regression.yaml",
+                "model.json", "reader.json"}   # the learned weights: the guard's, the analyser's
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,7 @@ from operator import or_
 from pathlib import Path
 from typing import Iterable
 
+from bot.engine.learned import READER_CLASSES, ReaderModel
 from bot.engine.lexicon import load_lexicon
 from bot.engine.phrases import EMOTIONS, PhraseSet, expand_macros, id_label_macro
 from bot.engine.text import normalize, normalize_text
@@ -45,6 +46,10 @@ PRAISE_OFFSET = 0.5          # un-negated praise ("已经解决了，点赞") so
 FRAME_REACH = 40             # characters either side of a threat word a not-a-threat frame may span
 FRAME_CACHE = 4096           # compiled frames kept (threat words are a few hundred)
 KEYWORD_MEMO = 50_000        # tokens whose keyword weight is remembered (a few MB at most)
+# Feelings read from these constructions are never read away as "no complaint" by the learned
+# reader: they are rare in the labelled data (so it cannot learn them) and never wrong in it.
+RAILED = frozenset({"emoji", "rhetorical"})
+EVIDENCE_CAP, EVIDENCE_SCALE = 6.0, 3.0    # rule scores as the combiner reads them: min(score, 6) / 3
 STACKED_DEGREE = 1.5         # 太, 非常, 极: two such intensified feelings make a strong one
 FEELING_MIN = 1.5            # a stated feeling this strong outranks plain dissatisfaction
 # Words between a negator and the emotion word that do not break the negation (没什么不满意的).
@@ -60,6 +65,7 @@ TOPIC_STOPWORDS = frozenset(
 CLAUSE_END = frozenset("，。！？；：,.!?;:\n…~")
 CLAUSE_BREAK = frozenset("，。！？；,.!?;\n")
 _ASCII_WORD = re.compile(r"[0-9a-z]+")
+SHIPPED = object()           # Analyzer(reader=SHIPPED): the phrase set's own learned reading
 _BANG = re.compile(r"!{2,}")
 _QUESTION = re.compile(r"\?{2,}")
 
@@ -143,7 +149,7 @@ class _Reading:
 
     __slots__ = ("text", "norm", "tokens", "scores", "triggers", "category_hits", "demand_hits", "threats",
                  "threat_words", "actions", "after_actions", "praise", "total", "negative", "relief", "strong",
-                 "intensified", "candidates", "kinds")
+                 "intensified", "candidates", "kinds", "emotion", "constructs", "learned")
 
     def __init__(self, text: str, norm: str, tokens: list[str]):
         self.text, self.norm, self.tokens = text, norm, tokens
@@ -162,8 +168,11 @@ class _Reading:
         self.relief = False     # the problem is over: its facts no longer make a complaint
         self.strong = False     # a cue that makes any feeling strong (最后一次, an ultimatum)
         self.intensified = 0    # feeling words under 太/非常/极 (stacked ones make a feeling strong)
-        self.candidates: list[tuple] = []     # the regexes that may match (Analyzer._index)
+        self.candidates: list[tuple] | None = []    # the regexes that may match (None: the neutral gate decided)
         self.kinds: set[str] = set()          # the kinds among them (cue, colour, relief, ...)
+        self.emotion: str | None = None       # the reading's emotion, once decided
+        self.constructs: set[str] = set()    # feelings read from a construction, not a word: cue, rhetorical, emoji
+        self.learned: float | None = None     # how sure the learned reader is, when it moved the reading
 
     @property
     def severe(self) -> bool:
@@ -188,8 +197,10 @@ class Analyzer:
     colour a complaint (urgency), and the conclusion (emotion, intensity, topic).
     """
 
-    def __init__(self, phrases: PhraseSet):
+    def __init__(self, phrases: PhraseSet, reader: ReaderModel | None | object = SHIPPED):
+        """``reader``: the phrase set's learned reading by default, another one, or None for rules only."""
         self.phrases = phrases
+        self.reader: ReaderModel | None = phrases.emotions.reader if reader is SHIPPED else reader
         emo = phrases.emotions
         self._lexicon = self._build_lexicon(phrases)
         self._compile_patterns(emo)
@@ -284,12 +295,25 @@ class Analyzer:
 
     def analyze(self, text: str) -> Analysis:
         """Read one message. Never raises on any string."""
+        reading = self._read(text)
+        if reading.candidates is not None and self.reader is not None:
+            self._combine(reading, self.reader)
+        return self._conclude(reading)
+
+    def evidence(self, text: str) -> list[float] | None:
+        """What the rules read, as the learned combiner's input (None when the neutral gate decided)."""
+        reading = self._read(text)
+        return None if reading.candidates is None else self._rule_evidence(reading)
+
+    def _read(self, text: str) -> _Reading:
+        """The rules' reading: every phase up to the emotion (``candidates`` None: the gate decided)."""
         norm = normalize_text(text)
         # no HMM: every word the analyser looks for is in the dictionary (the lexicon is
         # added as user words), HMM only guesses unknown words; measured: same quality, -20% time
         reading = _Reading(text, norm, self._tokenizer.lcut(norm, HMM=False))
         if self._neutral_gate(reading):
-            return self._conclude(reading)
+            reading.candidates = None
+            return reading
         reading.candidates = self._index.matching(norm)
         reading.kinds = {c[1] for c in reading.candidates}
         self._read_tokens(reading)
@@ -301,7 +325,8 @@ class Analyzer:
         self._decide_negative(reading)
         if reading.negative:
             self._read_cues(reading, "colour")
-        return self._conclude(reading)
+            reading.emotion = self._emotion(reading)
+        return reading
 
     # ------------------------------------------------------------------ phases
 
@@ -359,6 +384,7 @@ class Analyzer:
         degree = max(degree, inner_degree)
         if negated and in_rhetoric:
             negated = False
+            r.constructs.add("rhetorical")
         shown = prefix + tok
         if entry.emotion and not negated:
             for emotion, weight in entry.emotion:
@@ -444,10 +470,13 @@ class Analyzer:
             for m in pattern.finditer(r.norm):
                 r.feel(emotion, weight, m.group())
                 r.strong = r.strong or strong
+                if kind == "cue":
+                    r.constructs.add("cue")
 
     def _read_emoji(self, r: _Reading) -> None:
         for ch, emotion in self._emoji_hits(r.text):
             r.feel(emotion, EMOJI_WEIGHT, ch)
+            r.constructs.add("emoji")
 
     def _read_relief(self, r: _Reading) -> None:
         """修好了 / 不用退了 / 谢谢: the facts of a problem that is over make no complaint."""
@@ -511,9 +540,51 @@ class Analyzer:
             r.negative = True
             r.triggers["review_model"] = [f"log-odds {odds:.1f}"]
 
+    @staticmethod
+    def _rule_evidence(r: _Reading) -> list[float]:
+        """The rules' reading as numbers, in the order of the model file's ``evidence``."""
+        emotion, scores, triggers = r.emotion, r.scores, r.triggers
+        return [
+            float(emotion == "anger"), float(emotion == "anxiety"), float(emotion == "disappointment"),
+            float(emotion == "dissatisfaction"), float(r.negative), float(r.severe),
+            float("review_model" in triggers), float(r.relief), float("howto" in triggers),
+            float("not_threat" in triggers), float(bool(triggers["negated"])), float(bool(triggers["emotion"])),
+            float(bool(r.constructs)),
+            min(scores["anger"], EVIDENCE_CAP) / EVIDENCE_SCALE, min(scores["anxiety"], EVIDENCE_CAP) / EVIDENCE_SCALE,
+            min(scores["disappointment"], EVIDENCE_CAP) / EVIDENCE_SCALE,
+            min(scores["dissatisfaction"], EVIDENCE_CAP) / EVIDENCE_SCALE,
+        ]
+
+    def _combine(self, r: _Reading, reader: ReaderModel) -> None:
+        """The learned reading: the rules' reading and the message's n-grams decide together.
+
+        The reader was trained on the rules' reading beside n-gram models' *cross-validated*
+        outputs (``complaint-bot phrases train``), so it has learnt when the rules' words are
+        trustworthy and when phrasings they do not know should decide. When it moves the
+        reading, ``scores["learned"]`` says how sure it is of the new reading and
+        ``triggers["learned"]`` which n-grams weighed most.
+        """
+        verdict = reader.read(r.norm, self._rule_evidence(r))
+        if verdict.emotion is None and r.negative and not r.constructs.isdisjoint(RAILED):
+            return      # an angry emoji or a rhetorical question is always the complaint the rules read
+        if verdict.emotion == r.emotion and verdict.severe == r.severe:
+            return
+        if verdict.severe != r.severe:
+            if verdict.severe:
+                r.triggers["severe"] = reader.heaviest(r.norm, len(READER_CLASSES)) or ["learned"]
+            else:
+                r.triggers.setdefault("not_threat", []).extend(r.triggers["severe"])
+                r.triggers["severe"] = []
+        toward = READER_CLASSES.index(verdict.emotion or "none")
+        against = READER_CLASSES.index(r.emotion or "none")
+        if toward != against:
+            r.triggers["learned"] = reader.heaviest(r.norm, toward, against)
+        r.learned = verdict.share
+        r.negative, r.emotion = verdict.emotion is not None, verdict.emotion
+
     def _conclude(self, r: _Reading) -> Analysis:
         """Emotion, intensity, category, demand, keywords and topic from what the phases found."""
-        emotion = self._emotion(r) if r.negative else None
+        emotion = r.emotion if r.negative else None
         intensity = self._intensity(r, emotion) if emotion else 0
         category = self._best(r.category_hits, self._category_order)
         return Analysis(
@@ -527,7 +598,8 @@ class Analyzer:
             keywords=self._keywords(r.tokens),
             topic=self._topic(r.tokens, category) if r.negative else None,
             feeling=self._feeling(emotion, r.triggers["emotion"]) if emotion else None,
-            scores={k: round(v, 2) for k, v in r.scores.items() if v},
+            scores={k: round(v, 2) for k, v in r.scores.items() if v}
+            | ({"learned": round(r.learned, 2)} if r.learned is not None else {}),
             triggers={k: _unique(v) for k, v in r.triggers.items() if v},
         )
 

@@ -17,19 +17,21 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 FORMAT = "complaint-bot/char-ngram-logistic/1"
 BOUNDARY = "|"
+DIGIT_FOLD = str.maketrans("123456789", "000000000")
 
 
 def features(dense: str, low: int = 1, high: int = 3) -> list[str]:
-    """Character n-grams of a compacted draft (clause breaks as ``|``, digits folded to 0).
+    """Character n-grams of a compacted draft (clause breaks as ``|``, digits 1-9 folded to 0).
 
     The same function is the analyzer scikit-learn trains with, so training and scoring
     can never disagree on what a feature is.
     """
-    text = BOUNDARY + "".join("0" if ch.isdigit() else ch for ch in dense) + BOUNDARY
+    text = BOUNDARY + dense.translate(DIGIT_FOLD) + BOUNDARY
     grams = []
     for n in range(low, high + 1):
         grams.extend(text[i:i + n] for i in range(len(text) - n + 1) if text[i:i + n] != BOUNDARY)
@@ -97,3 +99,142 @@ def load_model(path: Path) -> tuple[LinearModel | None, list[tuple[int, str]]]:
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         return None, [(1, f"模型文件格式不对（{err}）")]
     return LinearModel(classes, bias, weights, low, high), []
+
+
+# ---------------------------------------------------------------- the analyser's learned reading
+
+READER_FORMAT = "complaint-bot/reader/2"
+READER_CLASSES = ("none", "anger", "anxiety", "disappointment", "dissatisfaction")
+READER_OUTPUTS = (*READER_CLASSES, "severe")
+# The rules' reading as the reader sees it, in order (bot.engine.analysis computes it). A model
+# file trained for another list is refused.
+RULE_EVIDENCE = (
+    "rule:anger", "rule:anxiety", "rule:disappointment", "rule:dissatisfaction", "rule:negative", "rule:severe",
+    "rule:review_model", "rule:relief", "rule:howto", "rule:not_threat", "rule:negated", "rule:feeling_words",
+    "rule:construction", "score:anger", "score:anxiety", "score:disappointment", "score:dissatisfaction",
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the reader decided about one message, from its six output scores."""
+
+    scores: tuple[float, ...]   # five emotion scores (none first), then the severe score
+
+    @property
+    def best(self) -> int:
+        """The index of the decided emotion; a threat is always a complaint (its likeliest feeling)."""
+        emotions = self.scores[:len(READER_CLASSES)]
+        best = max(range(len(emotions)), key=emotions.__getitem__)
+        if best == 0 and self.severe:
+            best = max(range(1, len(emotions)), key=emotions.__getitem__)
+        return best
+
+    @property
+    def emotion(self) -> str | None:
+        """The decided emotion, or None: no complaint."""
+        best = self.best
+        return READER_CLASSES[best] if best else None
+
+    @property
+    def severe(self) -> bool:
+        return self.scores[len(READER_CLASSES)] > 0
+
+    @property
+    def share(self) -> float:
+        """The softmax share of the decided emotion among the five (how sure, for people)."""
+        emotions = self.scores[:len(READER_CLASSES)]
+        top = max(emotions)
+        return math.exp(emotions[self.best] - top) / sum(math.exp(v - top) for v in emotions)
+
+
+@dataclass(frozen=True)
+class ReaderModel:
+    """The analyser's learned reading: one linear model over n-grams and the rules' reading.
+
+    Six outputs, the scores of ``none``, the four feelings and of a severe threat, each
+    ``bias + Σ weights of the message's character n-grams + Σ rule weights × rule evidence``.
+    The linear form is the result of training in two stages (:mod:`bot.admin.train_reader`):
+    n-gram models first, then a combiner over their *cross-validated* log-odds and the rules'
+    reading, folded together. So a message costs one look-up per n-gram::
+
+        model, problems = load_reader(Path("phrases/reader.json"))
+        verdict = model.read("推来推去，到底有没有人管", rule_evidence)
+        verdict.emotion, verdict.share          # 'anger', 0.93
+        model.heaviest("推来推去，到底有没有人管", 1, 0)   # n-grams for anger rather than none: why
+    """
+
+    bias: tuple[float, ...]
+    weights: dict[str, tuple[float, ...]]
+    rules: tuple[tuple[float, ...], ...]        # one row per output, one column per RULE_EVIDENCE
+    low: int = 1
+    high: int = 2
+
+    @cached_property
+    def _rule_columns(self) -> tuple[tuple[float, ...], ...]:
+        """The rule weights by evidence (one tuple of six per RULE_EVIDENCE entry)."""
+        return tuple(zip(*self.rules))
+
+    def grams(self, norm: str) -> set[str]:
+        """The character n-grams of a normalised message, made in C (``translate``, ``map``)."""
+        if self.low == 1 and self.high == 2:
+            text = BOUNDARY + norm.translate(DIGIT_FOLD) + BOUNDARY
+            grams = set(text)
+            grams.update(map(str.__add__, text, text[1:]))
+            grams.discard(BOUNDARY)
+            return grams
+        return set(features(norm, self.low, self.high))
+
+    def read(self, norm: str, rule_evidence: list[float]) -> Verdict:
+        """The six scores of a message and the decision they make; the hot path of every message."""
+        rows = list(filter(None, map(self.weights.get, self.grams(norm))))
+        for value, column in zip(rule_evidence, self._rule_columns):
+            if value:       # the rules' evidence is mostly 0: add only what is there
+                rows.append(column if value == 1.0 else tuple(w * value for w in column))
+        return Verdict(tuple(b + sum(col) for b, col in zip(self.bias, zip(*rows))) if rows else self.bias)
+
+    def heaviest(self, norm: str, toward: int, against: int | None = None, limit: int = 3) -> list[str]:
+        """The n-grams of a message that pushed hardest toward output ``toward`` (rather than ``against``)."""
+        def push(row: tuple[float, ...]) -> float:
+            return row[toward] - (row[against] if against is not None else 0.0)
+
+        used = [(self.weights[g], g.strip(BOUNDARY)) for g in self.grams(norm) if g in self.weights]
+        heavy = [g for r, g in sorted(used, key=lambda rg: push(rg[0]), reverse=True)
+                 if push(r) > 0 and any(ch.isalnum() for ch in g)]
+        # two characters say more to a person than one ("推来" rather than "推"): those first
+        return ([g for g in heavy if len(g) > 1] + [g for g in heavy if len(g) == 1])[:limit]
+
+
+def load_reader(path: Path) -> tuple[ReaderModel | None, list[tuple[int, str]]]:
+    """The analyser's model in ``path``, or ``(None, [(line, problem), ...])``; never raises."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, [(0, "模型文件不存在（model file missing）：运行 complaint-bot phrases train，或删掉 learned.model")]
+    except (OSError, UnicodeDecodeError) as err:
+        return None, [(0, f"模型文件读不了（{err}）")]
+    except json.JSONDecodeError as err:
+        return None, [(err.lineno, f"模型文件不是合法的 JSON（{err.msg}）")]
+    try:
+        if data.get("format") != READER_FORMAT:
+            raise ValueError(f"format 应该是 {READER_FORMAT}")
+        if tuple(data["outputs"]) != READER_OUTPUTS:
+            raise ValueError(f"outputs 应该是 {list(READER_OUTPUTS)}")
+        if tuple(data["rule_evidence"]) != RULE_EVIDENCE:
+            raise ValueError("rule_evidence 与这个版本的分析器不一致：请重新运行 complaint-bot phrases train")
+        width = len(READER_OUTPUTS)
+        bias = tuple(float(b) for b in data["bias"])
+        low, high = (int(n) for n in data["ngram"])
+        # one float object per distinct rounded weight, shared by every row that has it
+        canon: dict[float, float] = {}
+        weights = {str(g): tuple(canon.setdefault(w, w) for w in map(float, row)) for g, row in data["weights"].items()}
+        rules = tuple(tuple(float(w) for w in row) for row in data["rules"])
+        if len(bias) != width or any(len(row) != width for row in weights.values()):
+            raise ValueError(f"bias 和每个 n-gram 的权重都要有 {width} 个数（5 种情绪 + 严重）")
+        if len(rules) != width or any(len(row) != len(RULE_EVIDENCE) for row in rules):
+            raise ValueError(f"rules 要有 {width} 行，每行 {len(RULE_EVIDENCE)} 个数")
+        if not 1 <= low <= high <= 6:
+            raise ValueError("ngram 要是 [最短, 最长]，1 到 6")
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        return None, [(1, f"模型文件格式不对（{err}）")]
+    return ReaderModel(bias, weights, rules, low, high), []

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
@@ -250,6 +250,17 @@ class Punctuation(Strict):
     question: float = 0.5
 
 
+class LearnedReading(Strict):
+    """The analyser's learned reading (reader.json), combined with the rules; unset = rules only."""
+
+    model: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty(cls, value: Any) -> Any:
+        return {} if value is None else value      # "learned:" left with its model line deleted
+
+
 class EmotionsFile(PhraseFile):
     emotions: dict[EmotionName, Emotion]
     positive: Weights = Field(default_factory=dict)
@@ -263,6 +274,13 @@ class EmotionsFile(PhraseFile):
     punctuation: Punctuation = Punctuation()
     severe: Severe
     neutral: Neutral = Neutral()
+    learned: LearnedReading = LearnedReading()
+    # the model named by learned.model, read from the same folder (never from YAML)
+    _learned: Any = PrivateAttr(default=None)
+
+    @property
+    def reader(self) -> Any:
+        return self._learned
 
 
 # ---------------------------------------------------------------- empathy.yaml
@@ -643,7 +661,7 @@ def _fast_tree(text: str) -> Any:
         return None
 
 
-def load_file(directory: Path, name: str) -> tuple[BaseModel | None, list[Problem]]:
+def load_file(directory: Path, name: str, learned: bool = True) -> tuple[BaseModel | None, list[Problem]]:
     """Parse and validate one file of ``MODELS``; the model, or the problems with their lines.
 
     A file is read by the fast C parser first; the round-trip parser, which knows every node's
@@ -689,24 +707,34 @@ def load_file(directory: Path, name: str) -> tuple[BaseModel | None, list[Proble
             problems.append(Problem(name, _line_of(line_tree(), e["loc"]), f"{where}: {e['msg']}"))
         return None, problems
     problems = [Problem(name, _line_of(line_tree(), loc), msg) for loc, msg in _cross_checks(name, model)]
-    if isinstance(model, ForbiddenFile) and model.decision.model and not problems:
+    if isinstance(model, ForbiddenFile) and model.decision.model and learned and not problems:
         from bot.engine.learned import load_model     # pure Python: no scikit-learn, no numpy
 
         learned, found = load_model(directory / model.decision.model)
         problems.extend(Problem(model.decision.model, line, msg) for line, msg in found)
         model._learned = learned
+    if isinstance(model, EmotionsFile) and model.learned.model and learned and not problems:
+        from bot.engine.learned import load_reader
+
+        reader, found = load_reader(directory / model.learned.model)
+        problems.extend(Problem(model.learned.model, line, msg) for line, msg in found)
+        model._learned = reader
     return model, problems
 
 
-def load_phrases(directory: Path) -> PhraseSet:
-    """Load and validate every phrase file in ``directory``; raise :class:`PhraseFileError`."""
+def load_phrases(directory: Path, learned: bool = True) -> PhraseSet:
+    """Load and validate every phrase file in ``directory``; raise :class:`PhraseFileError`.
+
+    ``learned=False`` leaves the learned models out (training replaces them, so a missing or
+    stale one must not stop it).
+    """
     directory = Path(directory)
     models: dict[str, BaseModel] = {}
     problems: list[Problem] = []
     if not directory.is_dir():
         raise PhraseFileError([Problem(str(directory), 0, "找不到短语目录（PHRASES_DIR is not a directory）")])
     for name in FILES:
-        model, found = load_file(directory, name)
+        model, found = load_file(directory, name, learned)
         problems.extend(found)
         if model is not None:
             models[name] = model

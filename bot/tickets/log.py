@@ -202,8 +202,10 @@ class TicketLog:
         return self._messages("select * from messages where role = 'customer' and answered_at is null "
                               "and created_at <= ? order by id", [cutoff])
 
-    def triggers(self, ticket_id: int, kinds: tuple[str, ...] = ("severe", "emotion"), limit: int = 8) -> list[str]:
-        """The words behind the ticket's severity and emotion, across its customer messages."""
+    def triggers(self, ticket_id: int, kinds: tuple[str, ...] = ("severe", "learned", "emotion"),
+                 limit: int = 8) -> list[str]:
+        """The words behind the ticket's severity and emotion, across its customer messages (what the
+        learned reader weighed before the rules' words: when it moved a reading, it decided)."""
         words: list[str] = []
         for message in self.messages(ticket_id, role="customer"):
             found = json.loads(message.triggers) if message.triggers else {}

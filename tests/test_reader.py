@@ -1,0 +1,209 @@
+"""The analyser's learned reading (reader.json): loading, scoring, when it may move the rules'
+reading, how it explains itself, and training.
+
+Sentences here are written for these tests, not copied from any labelled file.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bot.engine.analysis import Analyzer
+from bot.engine.learned import (READER_CLASSES, READER_FORMAT, READER_OUTPUTS, RULE_EVIDENCE, ReaderModel, Verdict,
+                                features, load_reader)
+from bot.engine.phrases import PhraseFileError, load_phrases
+from bot.engine.text import normalize_text
+from tests.conftest import DATA, PHRASES, ROOT
+
+WIDTH = len(READER_OUTPUTS)
+
+
+def toy_reader(bias: tuple[float, ...], weights: dict[str, tuple[float, ...]] | None = None) -> ReaderModel:
+    """A reader that ignores the rules' evidence: only its bias and n-gram weights speak."""
+    return ReaderModel(bias, weights or {}, tuple((0.0,) * len(RULE_EVIDENCE) for _ in READER_OUTPUTS))
+
+
+NONE_ALWAYS = (9.0, 0.0, 0.0, 0.0, 0.0, -9.0)       # "no complaint, no threat" whatever the text
+ANGER_ALWAYS = (0.0, 9.0, 0.0, 0.0, 0.0, -9.0)
+
+
+@pytest.fixture(scope="module")
+def phrases():
+    return load_phrases(PHRASES)
+
+
+# ---------------------------------------------------------------- the file
+
+def good_payload() -> dict:
+    return {"format": READER_FORMAT, "ngram": [1, 2], "outputs": list(READER_OUTPUTS),
+            "rule_evidence": list(RULE_EVIDENCE), "bias": [0.0] * WIDTH,
+            "rules": [[0.0] * len(RULE_EVIDENCE) for _ in READER_OUTPUTS], "weights": {"坑": [0, 1, 0, 0, 0, 0]}}
+
+
+def test_a_reader_file_with_the_wrong_shape_is_refused_not_a_crash(tmp_path):
+    path = tmp_path / "reader.json"
+    path.write_text(json.dumps(good_payload()), encoding="utf-8")
+    assert load_reader(path)[0] is not None
+    good = good_payload()
+    for broken in ({**good, "format": "complaint-bot/reader/1"}, {**good, "bias": [0.0] * 5},
+                   {**good, "weights": {"坑": [1, 2]}}, {**good, "rules": [[0.0]]},
+                   {**good, "rule_evidence": ["rule:anger"]}, {**good, "outputs": ["none", "anger"]},
+                   {**good, "ngram": [2, 1]}, [1, 2]):
+        path.write_text(json.dumps(broken), encoding="utf-8")
+        model, problems = load_reader(path)
+        assert model is None and problems and problems[0][1]
+    path.write_text('{"format": "x",\n "bias": [', encoding="utf-8")
+    model, problems = load_reader(path)
+    assert model is None and problems[0][0] == 2
+    model, problems = load_reader(tmp_path / "missing.json")
+    assert model is None and "phrases train" in problems[0][1]
+
+
+def test_a_broken_reader_file_stops_the_phrase_set_with_its_name(phrases_dir):
+    (phrases_dir / "reader.json").write_text("{", encoding="utf-8")
+    with pytest.raises(PhraseFileError) as err:
+        load_phrases(phrases_dir)
+    assert any(line.startswith("reader.json:") for line in err.value.lines())
+    assert load_phrases(phrases_dir, learned=False).emotions.reader is None
+
+
+def test_without_the_model_line_the_analyser_reads_with_rules_only(phrases_dir):
+    path = phrases_dir / "emotions.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("  model: reader.json\n", ""), encoding="utf-8")
+    (phrases_dir / "reader.json").unlink()
+    assert Analyzer(load_phrases(phrases_dir)).reader is None
+
+
+def test_the_shipped_reader_is_loaded_and_small(engine):
+    assert engine.analyzer.reader is not None
+    assert (PHRASES / "reader.json").stat().st_size < 1_000_000
+
+
+# ---------------------------------------------------------------- scoring
+
+@pytest.mark.parametrize("text", ["", "a", "订单 12345 还没到！！", "|分|隔|", "😡😡 太慢", "這是繁體", "x" * 300])
+def test_the_fast_n_grams_are_exactly_the_training_features(engine, text):
+    norm = normalize_text(text)
+    assert engine.analyzer.reader.grams(norm) == set(features(norm, 1, 2))
+
+
+def test_a_verdict_reads_its_scores():
+    assert Verdict((0.0, 2.0, 1.0, 0.0, 0.0, -1.0)).emotion == "anger"
+    assert Verdict((3.0, 2.0, 1.0, 0.0, 0.0, -1.0)).emotion is None
+    threat = Verdict((3.0, 2.0, 1.0, 0.0, 0.0, 0.5))     # a threat is a complaint: its likeliest feeling
+    assert threat.severe and threat.emotion == "anger"
+    assert 0.5 < Verdict((0.0, 2.0, 0.0, 0.0, 0.0, -1.0)).share < 1.0
+
+
+def test_the_rules_evidence_moves_the_scores():
+    weights = [[0.0] * len(RULE_EVIDENCE) for _ in READER_OUTPUTS]
+    weights[READER_CLASSES.index("anxiety")][RULE_EVIDENCE.index("rule:anxiety")] = 5.0
+    reader = ReaderModel((1.0, 0, 0, 0, 0, -1.0), {}, tuple(map(tuple, weights)))
+    evidence = [0.0] * len(RULE_EVIDENCE)
+    assert reader.read("随便", evidence).emotion is None
+    evidence[RULE_EVIDENCE.index("rule:anxiety")] = 1.0
+    assert reader.read("随便", evidence).emotion == "anxiety"
+
+
+# ---------------------------------------------------------------- moving the rules' reading
+
+def test_the_reader_moves_a_reading_and_says_why(phrases):
+    reader = toy_reader((0.0, -1.0, -1.0, -1.0, -1.0, -9.0), {"蓝莓": (0.0, 3.0, 0.0, 0.0, 0.0, 0.0),
+                                                               "蓝": (0.0, 1.0, 0.0, 0.0, 0.0, 0.0)})
+    assert not Analyzer(phrases, reader=None).analyze("请问有蓝莓味的吗").negative
+    result = Analyzer(phrases, reader=reader).analyze("请问有蓝莓味的吗")
+    assert result.negative and result.emotion == "anger"
+    assert result.triggers["learned"] == ["蓝莓", "蓝"] and 0.5 < result.scores["learned"] < 1.0
+
+
+def test_the_reader_can_read_a_plain_word_away_as_no_complaint(phrases):
+    rules_only = Analyzer(phrases, reader=None).analyze("遥控器按了半天才有反应")
+    assert rules_only.negative
+    result = Analyzer(phrases, reader=toy_reader(NONE_ALWAYS)).analyze("遥控器按了半天才有反应")
+    assert not result.negative and result.emotion is None and result.intensity == 0
+    assert result.scores["learned"] > 0.9
+
+
+@pytest.mark.parametrize("text", ["😡😡", "我能不生气吗？"])
+def test_an_angry_emoji_or_a_rhetorical_question_is_never_read_away(phrases, text):
+    result = Analyzer(phrases, reader=toy_reader(NONE_ALWAYS)).analyze(text)
+    assert result.negative and result.emotion == "anger" and "learned" not in result.scores
+
+
+def test_the_reader_can_doubt_a_threat_and_keeps_the_words_as_not_a_threat(phrases):
+    result = Analyzer(phrases, reader=toy_reader(ANGER_ALWAYS)).analyze("再不退款我就打12315")
+    assert not result.severe and result.negative
+    assert "12315" in result.triggers["not_threat"] and "learned" in result.scores
+
+
+def test_a_threat_the_reader_finds_is_shown_with_its_n_grams(phrases):
+    reader = toy_reader((0.0, 1.0, 0.0, 0.0, 0.0, -1.0), {"曝光": (0.0, 0.0, 0.0, 0.0, 0.0, 3.0)})
+    result = Analyzer(phrases, reader=reader).analyze("等着被曝光吧")
+    assert result.severe and result.emotion == "anger" and result.triggers["severe"] == ["曝光"]
+
+
+def test_the_neutral_gate_decides_before_the_reader(phrases):
+    result = Analyzer(phrases, reader=toy_reader(ANGER_ALWAYS)).analyze("订单号 8827361540")
+    assert not result.negative and result.triggers["neutral"] == ["id"]
+
+
+def test_the_shipped_reader_explains_every_reading_it_moves(engine):
+    from bot.admin.quality import read_rows
+
+    moved = 0
+    for row in read_rows(DATA / "customer_messages.tsv", drafts=False):
+        result = engine.analyzer.analyze(row.text)
+        if "learned" not in result.scores:
+            continue
+        moved += 1
+        assert 0.0 < result.scores["learned"] <= 1.0
+        norm = normalize_text(row.text).translate(str.maketrans("123456789", "000000000"))
+        assert all(g in norm for g in result.triggers.get("learned", [])) and (
+            result.triggers.get("learned") or result.severe or "not_threat" in result.triggers or not result.negative)
+    assert moved > 0
+
+
+# ---------------------------------------------------------------- training
+
+def test_the_folded_model_scores_as_its_two_stages():
+    """One linear model (what the bot reads) equals the combiner over the n-gram models' odds."""
+    pytest.importorskip("sklearn")
+    from bot.admin import train_reader as tr
+
+    rows = [tr.Example(r.emotion, r.severe, r.text) for r in tr.training_rows(DATA)[:400]]
+    vectorizer, emotion, severe = tr.fit_grams(rows, 3.0)
+    gram_bias, gram_weights = tr.gram_table(vectorizer, emotion, severe, 0.0)
+    grams_only = tr._shipped(gram_bias, gram_weights)
+    evidence = [[float(i % 3 == 0), float(i % 2)] + [0.0] * (len(RULE_EVIDENCE) - 2) for i in range(len(rows))]
+    x = [e + tr.odds(grams_only.read(normalize_text(r.text), [0.0] * len(RULE_EVIDENCE)).scores)
+         for e, r in zip(evidence, rows)]
+    combiner = tr.combiner_matrix(*tr.fit_combiner(x, rows, 0.3))
+    folded = tr.fold(combiner, gram_bias, gram_weights, prune=0.0)
+    reader = ReaderModel(tuple(folded["bias"]), {g: tuple(w) for g, w in folded["weights"].items()},
+                         tuple(map(tuple, folded["rules"])))
+    bias, matrix = combiner
+    for e, xi, row in list(zip(evidence, x, rows))[:60]:
+        two_stage = [b + sum(w * v for w, v in zip(m, xi)) for b, m in zip(bias, matrix)]
+        one = reader.read(normalize_text(row.text), e).scores
+        assert max(abs(a - b) for a, b in zip(one, two_stage)) < 0.05
+
+
+def test_phrases_train_writes_a_reader_the_analyser_loads(phrases_dir):
+    pytest.importorskip("sklearn")
+    (phrases_dir / "reader.json").unlink()
+    out = subprocess.run([sys.executable, "-m", "bot", "phrases", "train", "--only", "reader", "--phrases",
+                          str(phrases_dir), "--data", str(DATA)], capture_output=True, text=True, cwd=ROOT,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "cross-validated" in out.stdout and "emotion accuracy" in out.stdout
+    model, problems = load_reader(phrases_dir / "reader.json")
+    assert problems == [] and model is not None
+    meta = json.loads((phrases_dir / "reader.json").read_text(encoding="utf-8"))["meta"]
+    assert meta["trained_on"] > 2000 and "holdout" not in json.dumps(meta)
+    assert 0.8 < meta["cross_validated"]["emotion_accuracy"] <= 1.0
+    analyzer = Analyzer(load_phrases(phrases_dir))
+    assert analyzer.reader is not None and analyzer.analyze("你们这服务太差了，我非常生气！").emotion == "anger"
