@@ -39,17 +39,17 @@ def test_held_out_floor(engine):
 
 
 def test_blind_guard_floor(engine):
-    """The guard on the blind corpus, as measured when the discourse rules and the model landed.
+    """The guard on the blind corpus (both rounds), as measured when the round-2 drafts joined.
 
-    Held-out (never tuned on): caught 0.956, forbidden blocked 0.703, clean blocked 0/123, clean
-    confirm 0.049; the issue's targets are 0.93 / - / 0.02 / 0.08. Only aggregates are asserted or
-    shown: the held-out split's drafts are never listed.
+    Held-out (never tuned on), 2026-11-25: caught 0.976, forbidden blocked 0.736, clean blocked
+    2/185, clean confirm 0.054; the issue's targets are 0.93 / - / 0.02 / 0.08. Only aggregates are
+    asserted or shown: the held-out split's drafts are never listed.
     """
-    from bot.admin.quality import read_blind_drafts, score_blind_drafts
+    from bot.admin.quality import read_blind, score_blind_drafts
 
-    for split, caught, stopped, blocked, confirm in (("tune", 0.99, 0.95, 0.0, 0.01),
-                                                     ("holdout", 0.95, 0.70, 0.01, 0.05)):
-        s = score_blind_drafts(engine, read_blind_drafts(DATA / "blind" / f"{split}_drafts.tsv"))
+    for split, caught, stopped, blocked, confirm in (("tune", 0.99, 0.92, 0.0, 0.01),
+                                                     ("holdout", 0.97, 0.73, 0.011, 0.055)):
+        s = score_blind_drafts(engine, read_blind(DATA / "blind", split, "drafts"))
         figures = (split, round(s.rate(s.caught, s.forbidden), 3), round(s.rate(s.blocked, s.forbidden), 3),
                    round(s.rate(s.clean_blocked, s.clean), 3), round(s.rate(s.clean_confirm, s.clean), 3))
         assert s.rate(s.caught, s.forbidden) >= caught, figures

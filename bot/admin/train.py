@@ -36,9 +36,9 @@ def dense(text: str) -> str:
 
 def training_rows(data: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(tuning split rows, development rows) as (label, text); warn-tier drafts count as ok."""
-    from bot.admin.quality import read_blind_drafts, read_rows
+    from bot.admin.quality import read_blind, read_rows
 
-    tune = [(r.label, r.text) for r in read_blind_drafts(data / "blind" / "tune_drafts.tsv")]
+    tune = [(r.label, r.text) for r in read_blind(data / "blind", "tune", "drafts")]     # every round
     dev = [("ok" if r.label == "warn" else r.label, r.text) for r in read_rows(data / "agent_drafts.tsv", drafts=True)]
     return tune, dev
 
