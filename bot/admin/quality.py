@@ -299,10 +299,10 @@ def score_blind_customers(engine: Engine, rows: list[BlindCustomer]) -> BlindAna
     return score
 
 
-# Each round of blind writing adds files with a suffix (``tune_customers_round2.tsv``); a split
-# is every round's file of that split. The table shows the held-out split per round too: a round
+# Each round of blind writing adds files with a suffix (``tune_customers_round2.tsv``; round 3
+# wrote customer messages only); a split is every round's file of that split. The table shows the held-out split per round too: a round
 # never measured before is the honest figure; older ones have informed choices in aggregate.
-ROUNDS = (("round 1", ""), ("round 2", "_round2"))
+ROUNDS = (("round 1", ""), ("round 2", "_round2"), ("round 3", "_round3"))
 
 
 def blind_files(folder: Path, split: str, kind: str, suffix: str | None = None) -> list[Path]:
@@ -325,12 +325,16 @@ def blind_table(engine: Engine, folder: Path) -> str:
     guard = [score_blind_drafts(engine, read_blind(folder, split, "drafts", suffix)) for _, split, suffix in parts]
     reader = [score_blind_customers(engine, read_blind(folder, split, "customers", suffix))
               for _, split, suffix in parts]
+    def drafts(cell):       # a round without drafts shows a dash, not 0/0
+        return lambda g, r: cell(g, r) if g.forbidden + g.clean else "–"
+
     rows = [
         ("agent drafts", lambda g, r: f"{g.forbidden + g.clean}"),
-        ("forbidden drafts caught (block or confirm)", lambda g, r: f"{g.rate(g.caught, g.forbidden):.3f}"),
-        ("forbidden drafts blocked", lambda g, r: f"{g.rate(g.blocked, g.forbidden):.3f}"),
-        ("clean drafts blocked", lambda g, r: f"{g.rate(g.clean_blocked, g.clean):.3f} ({g.clean_blocked}/{g.clean})"),
-        ("clean drafts sent to confirm", lambda g, r: f"{g.rate(g.clean_confirm, g.clean):.3f}"),
+        ("forbidden drafts caught (block or confirm)", drafts(lambda g, r: f"{g.rate(g.caught, g.forbidden):.3f}")),
+        ("forbidden drafts blocked", drafts(lambda g, r: f"{g.rate(g.blocked, g.forbidden):.3f}")),
+        ("clean drafts blocked", drafts(lambda g, r: f"{g.rate(g.clean_blocked, g.clean):.3f} "
+                                                     f"({g.clean_blocked}/{g.clean})")),
+        ("clean drafts sent to confirm", drafts(lambda g, r: f"{g.rate(g.clean_confirm, g.clean):.3f}")),
         ("customer messages", lambda g, r: f"{r.total}"),
         ("negative F1", lambda g, r: f"{r.negative_f1:.3f}"),
         ("severe F1", lambda g, r: f"{r.severe_f1:.3f}"),
