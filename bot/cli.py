@@ -111,6 +111,9 @@ def cmd_phrases_check(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     counts = ", ".join(f"{name} {n}" for name, n in phrases.counts().items())
     print(f"ok: {directory} ({counts})")
+    if phrases.emotions.stale_reader():
+        print(f"注意：{phrases.emotions.learned.model} 是按改动之前的 emotions.yaml 训练的，它对规则的信任已经过时；"
+              f"请运行 complaint-bot phrases train（warning: the learned reader was trained for other rules）")
     return 0
 
 
@@ -211,7 +214,8 @@ def cmd_phrases_train(args: argparse.Namespace, settings: Settings) -> int:
     if args.only in (None, "reader"):
         from bot.admin import train_reader
 
-        print(train_reader.train(args.data, phrases))
+        print(train_reader.train(args.data, phrases, max_neutral=args.max_neutral,
+                                 min_negative_f1=args.min_negative_f1))
     return 0
 
 
@@ -333,6 +337,10 @@ def _phrases_parser(sub) -> None:
     p.add_argument("--phrases", type=Path, help="phrase directory (default: PHRASES_DIR); the models are written there")
     p.add_argument("--data", type=Path, default=Path("tests/data"), help="labelled drafts and messages (tests/data)")
     p.add_argument("--only", choices=("guard", "reader"), help="retrain only one of the two models")
+    p.add_argument("--max-neutral", type=float, default=0.02,
+                   help="reader: the share of neutral messages read as complaints its bias aims at")
+    p.add_argument("--min-negative-f1", type=float, default=0.96,
+                   help="reader: the negative F1 the bias toward 'no complaint' must keep")
     p.add_argument("--out", type=Path, help="the guard's model file (default: decision.model in forbidden.yaml)")
     p.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
     p.add_argument("--write", action="store_true", help="also write the suggested thresholds into forbidden.yaml")

@@ -48,7 +48,7 @@ FRAME_CACHE = 4096           # compiled frames kept (threat words are a few hund
 KEYWORD_MEMO = 50_000        # tokens whose keyword weight is remembered (a few MB at most)
 # Feelings read from these constructions are never read away as "no complaint" by the learned
 # reader: they are rare in the labelled data (so it cannot learn them) and never wrong in it.
-RAILED = frozenset({"emoji", "rhetorical"})
+RAILED = frozenset({"angry emoji", "rhetorical"})
 EVIDENCE_CAP, EVIDENCE_SCALE = 6.0, 3.0    # rule scores as the combiner reads them: min(score, 6) / 3
 STACKED_DEGREE = 1.5         # 太, 非常, 极: two such intensified feelings make a strong one
 FEELING_MIN = 1.5            # a stated feeling this strong outranks plain dissatisfaction
@@ -149,7 +149,7 @@ class _Reading:
 
     __slots__ = ("text", "norm", "tokens", "scores", "triggers", "category_hits", "demand_hits", "threats",
                  "threat_words", "actions", "after_actions", "praise", "total", "negative", "relief", "strong",
-                 "intensified", "candidates", "kinds", "emotion", "constructs", "learned")
+                 "intensified", "candidates", "kinds", "emotion", "constructs", "learned", "learned_severe", "was")
 
     def __init__(self, text: str, norm: str, tokens: list[str]):
         self.text, self.norm, self.tokens = text, norm, tokens
@@ -172,7 +172,9 @@ class _Reading:
         self.kinds: set[str] = set()          # the kinds among them (cue, colour, relief, ...)
         self.emotion: str | None = None       # the reading's emotion, once decided
         self.constructs: set[str] = set()    # feelings read from a construction, not a word: cue, rhetorical, emoji
-        self.learned: float | None = None     # how sure the learned reader is, when it moved the reading
+        self.learned: float | None = None     # how sure the learned reader is, when it moved the emotion
+        self.learned_severe: float | None = None    # … when it moved the threat
+        self.was: str | None = None           # the rules' emotion, when the reader moved it
 
     @property
     def severe(self) -> bool:
@@ -384,7 +386,8 @@ class Analyzer:
         degree = max(degree, inner_degree)
         if negated and in_rhetoric:
             negated = False
-            r.constructs.add("rhetorical")
+            if entry.emotion:       # 我能不生气吗: a feeling asserted by a rhetorical question
+                r.constructs.add("rhetorical")
         shown = prefix + tok
         if entry.emotion and not negated:
             for emotion, weight in entry.emotion:
@@ -476,7 +479,7 @@ class Analyzer:
     def _read_emoji(self, r: _Reading) -> None:
         for ch, emotion in self._emoji_hits(r.text):
             r.feel(emotion, EMOJI_WEIGHT, ch)
-            r.constructs.add("emoji")
+            r.constructs.add("angry emoji" if emotion == "anger" else "emoji")
 
     def _read_relief(self, r: _Reading) -> None:
         """修好了 / 不用退了 / 谢谢: the facts of a problem that is over make no complaint."""
@@ -560,32 +563,48 @@ class Analyzer:
 
         The reader was trained on the rules' reading beside n-gram models' *cross-validated*
         outputs (``complaint-bot phrases train``), so it has learnt when the rules' words are
-        trustworthy and when phrasings they do not know should decide. When it moves the
-        reading, ``scores["learned"]`` says how sure it is of the new reading and
-        ``triggers["learned"]`` which n-grams weighed most.
+        trustworthy and when phrasings they do not know should decide. It never reads away as
+        "no complaint" what an angry emoji or a rhetorical question says, nor a complaint the
+        rules read from their own words in a message too short for n-grams to weigh
+        (``learned.keep_short``: 我要投诉, 退钱, 垃圾). When it moves the reading,
+        ``scores["learned"]`` says how sure it is and ``triggers["learned"]`` which n-grams
+        weighed most (``learned_none`` when it read a complaint away); a threat it adds or
+        doubts is shown under ``learned_severe`` / ``threat_doubted`` with ``scores["learned_severe"]``.
         """
         verdict = reader.read(r.norm, self._rule_evidence(r))
-        if verdict.emotion is None and r.negative and not r.constructs.isdisjoint(RAILED):
-            return      # an angry emoji or a rhetorical question is always the complaint the rules read
+        if verdict.emotion is None and r.negative and not r.relief and (
+                not r.constructs.isdisjoint(RAILED)
+                or (len(r.norm.strip()) <= self.phrases.emotions.learned.keep_short
+                    and any(not _emoji_only(t) for t in r.triggers["emotion"]))):
+            return
         if verdict.emotion == r.emotion and verdict.severe == r.severe:
             return
         if verdict.severe != r.severe:
+            r.learned_severe = verdict.severe_share
             if verdict.severe:
-                r.triggers["severe"] = reader.heaviest(r.norm, len(READER_CLASSES)) or ["learned"]
+                words = reader.heaviest(r.norm, len(READER_CLASSES))
+                r.triggers["learned_severe"] = words
+                r.triggers["severe"] = words or ["learned"]     # what the supervisor's alert quotes
             else:
-                r.triggers.setdefault("not_threat", []).extend(r.triggers["severe"])
+                r.triggers["threat_doubted"] = r.triggers["severe"]
                 r.triggers["severe"] = []
-        toward = READER_CLASSES.index(verdict.emotion or "none")
-        against = READER_CLASSES.index(r.emotion or "none")
-        if toward != against:
-            r.triggers["learned"] = reader.heaviest(r.norm, toward, against)
-        r.learned = verdict.share
+        if verdict.emotion != r.emotion:
+            toward = READER_CLASSES.index(verdict.emotion or "none")
+            against = READER_CLASSES.index(r.emotion or "none")
+            r.triggers["learned" if verdict.emotion else "learned_none"] = reader.heaviest(r.norm, toward, against)
+            r.learned = verdict.share
+            r.was = r.emotion
+            if verdict.emotion is None:     # the rules' words did not make a complaint after all
+                r.triggers["overruled"], r.triggers["emotion"] = r.triggers["emotion"], []
         r.negative, r.emotion = verdict.emotion is not None, verdict.emotion
 
     def _conclude(self, r: _Reading) -> Analysis:
         """Emotion, intensity, category, demand, keywords and topic from what the phases found."""
         emotion = r.emotion if r.negative else None
         intensity = self._intensity(r, emotion) if emotion else 0
+        if emotion and r.was and emotion not in self._mild_only:
+            # the learned reader relabelled the feeling; how strongly it was said has not changed
+            intensity = max(intensity, self._intensity(r, r.was))
         category = self._best(r.category_hits, self._category_order)
         return Analysis(
             text=r.text,
@@ -599,7 +618,8 @@ class Analyzer:
             topic=self._topic(r.tokens, category) if r.negative else None,
             feeling=self._feeling(emotion, r.triggers["emotion"]) if emotion else None,
             scores={k: round(v, 2) for k, v in r.scores.items() if v}
-            | ({"learned": round(r.learned, 2)} if r.learned is not None else {}),
+            | ({"learned": round(r.learned, 2)} if r.learned is not None else {})
+            | ({"learned_severe": round(r.learned_severe, 2)} if r.learned_severe is not None else {}),
             triggers={k: _unique(v) for k, v in r.triggers.items() if v},
         )
 

@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 FORMAT = "complaint-bot/char-ngram-logistic/1"
 BOUNDARY = "|"
@@ -73,16 +74,23 @@ class LinearModel:
                      grams=tuple(g for r, g in heavy[:3] if r[best] - r[0] > 0))
 
 
-def load_model(path: Path) -> tuple[LinearModel | None, list[tuple[int, str]]]:
-    """The model in ``path``, or ``(None, [(line, problem), ...])``; never raises."""
+def read_json(path: Path, named_by: str) -> tuple[Any, list[tuple[int, str]]]:
+    """A model file's JSON, or ``(None, [(line, problem)])`` saying what to do (``named_by``: its setting)."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8")), []
     except FileNotFoundError:
-        return None, [(0, "模型文件不存在（model file missing）：运行 complaint-bot phrases train，或删掉 decision.model")]
+        return None, [(0, f"模型文件不存在（model file missing）：运行 complaint-bot phrases train，或删掉 {named_by}")]
     except (OSError, UnicodeDecodeError) as err:
         return None, [(0, f"模型文件读不了（{err}）")]
     except json.JSONDecodeError as err:
         return None, [(err.lineno, f"模型文件不是合法的 JSON（{err.msg}）")]
+
+
+def load_model(path: Path) -> tuple[LinearModel | None, list[tuple[int, str]]]:
+    """The model in ``path``, or ``(None, [(line, problem), ...])``; never raises."""
+    data, problems = read_json(path, "decision.model")
+    if problems:
+        return None, problems
     try:
         if data.get("format") != FORMAT:
             raise ValueError(f"format 应该是 {FORMAT}")
@@ -115,30 +123,29 @@ RULE_EVIDENCE = (
 )
 
 
-@dataclass(frozen=True)
 class Verdict:
-    """What the reader decided about one message, from its six output scores."""
+    """What the reader decided about one message, from its six output scores (decided once)."""
 
-    scores: tuple[float, ...]   # five emotion scores (none first), then the severe score
+    __slots__ = ("scores", "best", "severe")
 
-    @property
-    def best(self) -> int:
-        """The index of the decided emotion; a threat is always a complaint (its likeliest feeling)."""
-        emotions = self.scores[:len(READER_CLASSES)]
+    def __init__(self, scores: tuple[float, ...]):
+        self.scores = scores        # five emotion scores (none first), then the severe score
+        emotions = scores[:len(READER_CLASSES)]
+        self.severe = scores[len(READER_CLASSES)] > 0
         best = max(range(len(emotions)), key=emotions.__getitem__)
-        if best == 0 and self.severe:
+        if best == 0 and self.severe:       # a threat is always a complaint: its likeliest feeling
             best = max(range(1, len(emotions)), key=emotions.__getitem__)
-        return best
+        self.best = best
 
     @property
     def emotion(self) -> str | None:
         """The decided emotion, or None: no complaint."""
-        best = self.best
-        return READER_CLASSES[best] if best else None
+        return READER_CLASSES[self.best] if self.best else None
 
     @property
-    def severe(self) -> bool:
-        return self.scores[len(READER_CLASSES)] > 0
+    def severe_share(self) -> float:
+        """P(severe) by the logistic score: how sure of the threat (or, below 0.5, of none)."""
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, self.scores[len(READER_CLASSES)]))))
 
     @property
     def share(self) -> float:
@@ -169,6 +176,7 @@ class ReaderModel:
     rules: tuple[tuple[float, ...], ...]        # one row per output, one column per RULE_EVIDENCE
     low: int = 1
     high: int = 2
+    trained_for: str = ""       # the fingerprint of the emotions.yaml it was trained with
 
     @cached_property
     def _rule_columns(self) -> tuple[tuple[float, ...], ...]:
@@ -198,23 +206,19 @@ class ReaderModel:
         def push(row: tuple[float, ...]) -> float:
             return row[toward] - (row[against] if against is not None else 0.0)
 
-        used = [(self.weights[g], g.strip(BOUNDARY)) for g in self.grams(norm) if g in self.weights]
-        heavy = [g for r, g in sorted(used, key=lambda rg: push(rg[0]), reverse=True)
-                 if push(r) > 0 and any(ch.isalnum() for ch in g)]
-        # two characters say more to a person than one ("推来" rather than "推"): those first
-        return ([g for g in heavy if len(g) > 1] + [g for g in heavy if len(g) == 1])[:limit]
+        used = [(self.weights[g], g) for g in self.grams(norm) if g in self.weights]
+        heavy = [g for r, g in sorted(used, key=lambda rg: push(rg[0]), reverse=True) if push(r) > 0]
+        # what a person can read: two or more letters or CJK characters the customer typed
+        # (no boundary marks, no folded digits, no punctuation), each once
+        readable = [g for g in heavy if BOUNDARY not in g and sum(ch.isalpha() for ch in g) >= 2]
+        return list(dict.fromkeys(readable))[:limit]
 
 
 def load_reader(path: Path) -> tuple[ReaderModel | None, list[tuple[int, str]]]:
     """The analyser's model in ``path``, or ``(None, [(line, problem), ...])``; never raises."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None, [(0, "模型文件不存在（model file missing）：运行 complaint-bot phrases train，或删掉 learned.model")]
-    except (OSError, UnicodeDecodeError) as err:
-        return None, [(0, f"模型文件读不了（{err}）")]
-    except json.JSONDecodeError as err:
-        return None, [(err.lineno, f"模型文件不是合法的 JSON（{err.msg}）")]
+    data, problems = read_json(path, "learned.model")
+    if problems:
+        return None, problems
     try:
         if data.get("format") != READER_FORMAT:
             raise ValueError(f"format 应该是 {READER_FORMAT}")
@@ -229,6 +233,9 @@ def load_reader(path: Path) -> tuple[ReaderModel | None, list[tuple[int, str]]]:
         canon: dict[float, float] = {}
         weights = {str(g): tuple(canon.setdefault(w, w) for w in map(float, row)) for g, row in data["weights"].items()}
         rules = tuple(tuple(float(w) for w in row) for row in data["rules"])
+        if not all(map(math.isfinite, (*bias, *(w for row in weights.values() for w in row),
+                                       *(w for row in rules for w in row)))):
+            raise ValueError("权重里有 NaN 或无穷大")
         if len(bias) != width or any(len(row) != width for row in weights.values()):
             raise ValueError(f"bias 和每个 n-gram 的权重都要有 {width} 个数（5 种情绪 + 严重）")
         if len(rules) != width or any(len(row) != len(RULE_EVIDENCE) for row in rules):
@@ -237,4 +244,5 @@ def load_reader(path: Path) -> tuple[ReaderModel | None, list[tuple[int, str]]]:
             raise ValueError("ngram 要是 [最短, 最长]，1 到 6")
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         return None, [(1, f"模型文件格式不对（{err}）")]
-    return ReaderModel(bias, weights, rules, low, high), []
+    trained_for = str((data.get("meta") or {}).get("rules", ""))
+    return ReaderModel(bias, weights, rules, low, high, trained_for), []

@@ -254,6 +254,8 @@ class LearnedReading(Strict):
     """The analyser's learned reading (reader.json), combined with the rules; unset = rules only."""
 
     model: str | None = None
+    # a complaint the rules read from their own words is kept in messages this short (characters)
+    keep_short: int = Field(default=12, ge=0)
 
     @model_validator(mode="before")
     @classmethod
@@ -281,6 +283,19 @@ class EmotionsFile(PhraseFile):
     @property
     def reader(self) -> Any:
         return self._learned
+
+    def fingerprint(self) -> str:
+        """A hash of everything in this file the reader's rule evidence depends on (not ``learned``)."""
+        import hashlib
+        import json
+
+        dumped = json.dumps(self.model_dump(mode="json", exclude={"learned"}), ensure_ascii=False, sort_keys=True)
+        return hashlib.sha1(dumped.encode("utf-8")).hexdigest()[:12]
+
+    def stale_reader(self) -> bool:
+        """The learned reader was trained for other rules (its weights trust rules that changed)."""
+        trained_for = getattr(self._learned, "trained_for", "")
+        return bool(trained_for) and trained_for != self.fingerprint()
 
 
 # ---------------------------------------------------------------- empathy.yaml
@@ -710,9 +725,9 @@ def load_file(directory: Path, name: str, learned: bool = True) -> tuple[BaseMod
     if isinstance(model, ForbiddenFile) and model.decision.model and learned and not problems:
         from bot.engine.learned import load_model     # pure Python: no scikit-learn, no numpy
 
-        learned, found = load_model(directory / model.decision.model)
+        second_opinion, found = load_model(directory / model.decision.model)
         problems.extend(Problem(model.decision.model, line, msg) for line, msg in found)
-        model._learned = learned
+        model._learned = second_opinion
     if isinstance(model, EmotionsFile) and model.learned.model and learned and not problems:
         from bot.engine.learned import load_reader
 
