@@ -64,9 +64,9 @@ def _load_engine(phrases_dir: Path):
         raise SystemExit(1) from None
 
 
-def _load_phrases(phrases_dir: Path):
+def _load_phrases(phrases_dir: Path, reader: bool = True):
     try:
-        return load_phrases(phrases_dir)
+        return load_phrases(phrases_dir, reader=reader)
     except PhraseFileError as err:
         print(f"短语文件有错误，无法启动（phrase files have errors）:\n{err}", file=sys.stderr)
         raise SystemExit(1) from None
@@ -95,7 +95,7 @@ def cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from bot.engine.guard import Guard            # the guard alone: no jieba, no snownlp
 
-    guard = Guard(_load_phrases(args.phrases or settings.phrases_dir).forbidden)
+    guard = Guard(_load_phrases(args.phrases or settings.phrases_dir, reader=False).forbidden)
     if getattr(args, "rewrite", False):
         return _per_text(args, lambda text: {**guard.check(text).to_dict(), "rewrite": guard.rewrite(text)})
     return _per_text(args, lambda text: guard.check(text).to_dict())
