@@ -39,17 +39,19 @@ def test_the_rules_alone_on_the_tuning_split(rules):
     assert score.emotion_accuracy >= 0.91, figures(score)
 
 
-# Measured 2026-11-25 with the learned reader trained on rounds 1-4's tuning splits, its bias toward
+# Measured 2026-11-25 with the learned reader trained on rounds 1-5's tuning splits, its bias toward
 # "no complaint" chosen by cross-validation (targets: 0.95 / 0.95 / 0.85 / - / 2 %):
-#   round 1: 0.973 / 0.957 / 0.909 / 0.706 / 1 of 83   (rules alone: 0.901 / 0.882 / 0.738 / 0.626 / 8 of 83)
-#   round 2: 0.959 / 0.978 / 0.892 / 0.806 / 11 of 315
-#   round 3: 0.955 / 0.959 / 0.898 / 0.797 / 8 of 246
-#   round 4: 0.961 / 0.969 / 0.912 / 0.823 / 9 of 244  (never measured before this reader was trained)
+#   round 1: 0.973 / 0.971 / 0.904 / 0.711 / 0 of 83   (rules alone: 0.901 / 0.882 / 0.738 / 0.626 / 8 of 83)
+#   round 2: 0.956 / 0.978 / 0.892 / 0.799 / 12 of 315
+#   round 3: 0.957 / 0.987 / 0.892 / 0.794 / 6 of 246
+#   round 4: 0.962 / 0.981 / 0.920 / 0.818 / 6 of 244
+#   round 5: 0.960 / 0.978 / 0.899 / 0.765 / 4 of 265  (never measured before this reader was trained)
 @pytest.mark.parametrize("suffix, floor", [
-    ("", (0.965, 0.945, 0.895, 0.69, 0.025)),
-    ("_round2", (0.95, 0.97, 0.88, 0.795, 0.04)),
-    ("_round3", (0.945, 0.95, 0.885, 0.785, 0.04)),
-    ("_round4", (0.95, 0.96, 0.90, 0.81, 0.045)),
+    ("", (0.965, 0.96, 0.89, 0.70, 0.015)),
+    ("_round2", (0.95, 0.97, 0.88, 0.79, 0.04)),
+    ("_round3", (0.95, 0.975, 0.88, 0.785, 0.03)),
+    ("_round4", (0.955, 0.97, 0.91, 0.805, 0.03)),
+    ("_round5", (0.95, 0.97, 0.89, 0.755, 0.02)),
 ])
 def test_held_out_floor(engine, suffix, floor):
     negative, severe, emotion, intensity, neutral = floor
