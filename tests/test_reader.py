@@ -132,7 +132,7 @@ def test_the_reader_can_read_a_plain_word_away_as_no_complaint(phrases):
     assert result.triggers["overruled"] == rules_only.triggers["emotion"] and "emotion" not in result.triggers
 
 
-@pytest.mark.parametrize("text", ["我要投诉", "退钱", "垃圾", "？？？", "什么破服务"])
+@pytest.mark.parametrize("text", ["我要投诉", "退钱", "垃圾", "？？？", "什么破服务", "？" * 100])
 def test_a_short_complaint_in_the_rules_own_words_is_kept(phrases, engine, text):
     """Too few n-grams to weigh: the shipped reader and a reader that always says none both keep it."""
     assert Analyzer(phrases, reader=toy_reader(NONE_ALWAYS)).analyze(text).negative

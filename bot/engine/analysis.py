@@ -149,7 +149,7 @@ class _Reading:
 
     __slots__ = ("text", "norm", "tokens", "scores", "triggers", "category_hits", "demand_hits", "threats",
                  "threat_words", "actions", "after_actions", "praise", "total", "negative", "relief", "strong",
-                 "intensified", "candidates", "kinds", "emotion", "constructs", "learned", "learned_severe", "was")
+                 "intensified", "candidates", "kinds", "gated", "emotion", "constructs", "learned", "learned_severe", "was")
 
     def __init__(self, text: str, norm: str, tokens: list[str]):
         self.text, self.norm, self.tokens = text, norm, tokens
@@ -168,8 +168,9 @@ class _Reading:
         self.relief = False     # the problem is over: its facts no longer make a complaint
         self.strong = False     # a cue that makes any feeling strong (最后一次, an ultimatum)
         self.intensified = 0    # feeling words under 太/非常/极 (stacked ones make a feeling strong)
-        self.candidates: list[tuple] | None = []    # the regexes that may match (None: the neutral gate decided)
+        self.candidates: list[tuple] = []     # the regexes that may match (Analyzer._index)
         self.kinds: set[str] = set()          # the kinds among them (cue, colour, relief, ...)
+        self.gated = False      # the neutral gate decided (a bare id, emoji-only praise): nothing more was read
         self.emotion: str | None = None       # the reading's emotion, once decided
         self.constructs: set[str] = set()    # feelings read from a construction, not a word: cue, rhetorical, emoji
         self.learned: float | None = None     # how sure the learned reader is, when it moved the emotion
@@ -298,23 +299,23 @@ class Analyzer:
     def analyze(self, text: str) -> Analysis:
         """Read one message. Never raises on any string."""
         reading = self._read(text)
-        if reading.candidates is not None and self.reader is not None:
+        if not reading.gated and self.reader is not None:
             self._combine(reading, self.reader)
         return self._conclude(reading)
 
     def evidence(self, text: str) -> list[float] | None:
         """What the rules read, as the learned combiner's input (None when the neutral gate decided)."""
         reading = self._read(text)
-        return None if reading.candidates is None else self._rule_evidence(reading)
+        return None if reading.gated else self._rule_evidence(reading)
 
     def _read(self, text: str) -> _Reading:
-        """The rules' reading: every phase up to the emotion (``candidates`` None: the gate decided)."""
+        """The rules' reading: every phase up to the emotion (or the neutral gate's verdict alone)."""
         norm = normalize_text(text)
         # no HMM: every word the analyser looks for is in the dictionary (the lexicon is
         # added as user words), HMM only guesses unknown words; measured: same quality, -20% time
         reading = _Reading(text, norm, self._tokenizer.lcut(norm, HMM=False))
         if self._neutral_gate(reading):
-            reading.candidates = None
+            reading.gated = True
             return reading
         reading.candidates = self._index.matching(norm)
         reading.kinds = {c[1] for c in reading.candidates}
@@ -566,7 +567,8 @@ class Analyzer:
         trustworthy and when phrasings they do not know should decide. It never reads away as
         "no complaint" what an angry emoji or a rhetorical question says, nor a complaint the
         rules read from their own words in a message too short for n-grams to weigh
-        (``learned.keep_short``: 我要投诉, 退钱, 垃圾). When it moves the reading,
+        (``learned.keep_short``: 我要投诉, 退钱, 垃圾) or with no letters at all (a wall of ？？？).
+        When it moves the reading,
         ``scores["learned"]`` says how sure it is and ``triggers["learned"]`` which n-grams
         weighed most (``learned_none`` when it read a complaint away); a threat it adds or
         doubts is shown under ``learned_severe`` / ``threat_doubted`` with ``scores["learned_severe"]``.
@@ -574,7 +576,8 @@ class Analyzer:
         verdict = reader.read(r.norm, self._rule_evidence(r))
         if verdict.emotion is None and r.negative and not r.relief and (
                 not r.constructs.isdisjoint(RAILED)
-                or (len(r.norm.strip()) <= self.phrases.emotions.learned.keep_short
+                or ((len(r.norm.strip()) <= self.phrases.emotions.learned.keep_short
+                     or not any(map(str.isalnum, r.norm)))      # punctuation alone: nothing to weigh
                     and any(not _emoji_only(t) for t in r.triggers["emotion"]))):
             return
         if verdict.emotion == r.emotion and verdict.severe == r.severe:
@@ -582,7 +585,7 @@ class Analyzer:
         if verdict.severe != r.severe:
             r.learned_severe = verdict.severe_share
             if verdict.severe:
-                words = reader.heaviest(r.norm, len(READER_CLASSES))
+                words = reader.heaviest(r.norm, len(READER_CLASSES), words=r.tokens)
                 r.triggers["learned_severe"] = words
                 r.triggers["severe"] = words or ["learned"]     # what the supervisor's alert quotes
             else:
@@ -591,7 +594,8 @@ class Analyzer:
         if verdict.emotion != r.emotion:
             toward = READER_CLASSES.index(verdict.emotion or "none")
             against = READER_CLASSES.index(r.emotion or "none")
-            r.triggers["learned" if verdict.emotion else "learned_none"] = reader.heaviest(r.norm, toward, against)
+            r.triggers["learned" if verdict.emotion else "learned_none"] = reader.heaviest(
+                r.norm, toward, against, words=r.tokens)
             r.learned = verdict.share
             r.was = r.emotion
             if verdict.emotion is None:     # the rules' words did not make a complaint after all

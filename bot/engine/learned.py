@@ -201,8 +201,13 @@ class ReaderModel:
                 rows.append(column if value == 1.0 else tuple(w * value for w in column))
         return Verdict(tuple(b + sum(col) for b, col in zip(self.bias, zip(*rows))) if rows else self.bias)
 
-    def heaviest(self, norm: str, toward: int, against: int | None = None, limit: int = 3) -> list[str]:
-        """The n-grams of a message that pushed hardest toward output ``toward`` (rather than ``against``)."""
+    def heaviest(self, norm: str, toward: int, against: int | None = None, limit: int = 3,
+                 words: list[str] | None = None) -> list[str]:
+        """The n-grams of a message that pushed hardest toward output ``toward`` (rather than ``against``).
+
+        With ``words`` (the message's jieba tokens) n-grams inside one word come first: "们这"
+        may weigh as much as "你们", but only the word reads as a reason to a person.
+        """
         def push(row: tuple[float, ...]) -> float:
             return row[toward] - (row[against] if against is not None else 0.0)
 
@@ -211,6 +216,8 @@ class ReaderModel:
         # what a person can read: two or more letters or CJK characters the customer typed
         # (no boundary marks, no folded digits, no punctuation), each once
         readable = [g for g in heavy if BOUNDARY not in g and sum(ch.isalpha() for ch in g) >= 2]
+        if words is not None:       # inside a word first; across words only when nothing else weighed
+            readable.sort(key=lambda g: not any(g in w for w in words))
         return list(dict.fromkeys(readable))[:limit]
 
 
