@@ -27,7 +27,7 @@ def test_the_split_is_the_frozen_hash_split_and_nothing_moved():
 def test_every_round_file_is_read():
     assert len(blind_files(BLIND, "holdout", "customers")) == len(ROUNDS)
     assert len(blind_files(BLIND, "tune", "customers")) == len(ROUNDS)
-    assert len(blind_files(BLIND, "tune", "drafts")) == 2      # rounds 3 to 5 wrote customer messages only
+    assert len(blind_files(BLIND, "tune", "drafts")) == 2      # rounds 3 to 6 wrote customer messages only
 
 
 def test_the_corpus_has_the_size_and_mix_the_issue_asks_for():

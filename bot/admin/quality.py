@@ -300,10 +300,11 @@ def score_blind_customers(engine: Engine, rows: list[BlindCustomer]) -> BlindAna
 
 
 # Each round of blind writing adds files with a suffix (``tune_customers_round2.tsv``; rounds 3
-# to 5 wrote customer messages only); a split is every round's file of that split. The table shows the held-out split per round too: a round
-# never measured before is the honest figure; older ones have informed choices in aggregate.
+# to 6 wrote customer messages only); a split is every round's file of that split. The table
+# shows the held-out split per round too: a round never measured before is the honest figure;
+# older ones have informed choices in aggregate.
 ROUNDS = (("round 1", ""), ("round 2", "_round2"), ("round 3", "_round3"), ("round 4", "_round4"),
-          ("round 5", "_round5"))
+          ("round 5", "_round5"), ("round 6", "_round6"))
 
 
 def blind_files(folder: Path, split: str, kind: str, suffix: str | None = None) -> list[Path]:
