@@ -2,8 +2,8 @@
 
 Times and megabytes are measured by bench/memory.py and printed in the README; these tests
 check the causes instead: which modules a command imports, that the lexicon holds jieba's own
-tables, that pypinyin's smaller data gives the guard the same sounds, and that a reload lets
-the old engine go.
+tables and the segmenter cuts as jieba does, that pypinyin's smaller data gives the guard the
+same sounds, and that a reload lets the old engine go.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def test_the_bot_imports_no_matplotlib_until_a_chart_is_drawn():
 
 
 def test_the_lexicon_holds_jiebas_own_tables_with_shared_words():
-    """Built by jieba itself: the same words, tags, IDF and stop words as jieba.posseg/analyse give."""
+    """Built by jieba itself: the same tags, IDF and stop words as jieba.posseg/analyse give."""
     code = r"""
 import json, jieba, jieba.analyse, jieba.posseg
 from bot.engine.lexicon import load_lexicon
@@ -63,19 +63,40 @@ lex = load_lexicon()
 tok = jieba.Tokenizer(); tok.initialize()
 tfidf = jieba.analyse.TFIDF()
 tags = jieba.posseg.POSTokenizer(tok).word_tag_tab
-word = next(w for w in lex.idf if w in lex.freq)
+word = next(w for w in lex.idf if w in lex.tags)
 print(json.dumps({
-    "freq": lex.freq == tok.FREQ and lex.total == tok.total,
     "tags": lex.tags == tags,
     "idf": lex.idf == tfidf.idf_freq and lex.median_idf == tfidf.median_idf,
     "stop": lex.stop_words == frozenset(tfidf.stop_words),
-    "shared": next(k for k in lex.freq if k == word) is word and next(k for k in lex.tags if k == word) is word,
+    "shared": next(k for k in lex.idf if k == word) is word,
 }))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert json.loads(out.stdout.splitlines()[-1]) == {"freq": True, "tags": True, "idf": True, "stop": True,
-                                                         "shared": True}
+    assert json.loads(out.stdout.splitlines()[-1]) == {"tags": True, "idf": True, "stop": True, "shared": True}
+
+
+def test_the_segmenter_cuts_every_labelled_text_as_jieba_does():
+    """jieba-rs, with jieba's dict.txt built in, against jieba itself, on every labelled text we have."""
+    code = r"""
+import json, jieba, logging
+from pathlib import Path
+from bot.admin.quality import read_blind, read_rows
+from bot.engine.lexicon import segmenter
+from bot.engine.text import normalize_text
+jieba.setLogLevel(logging.WARNING)
+data = Path("tests/data")
+texts = [r.text for r in read_rows(data / "customer_messages.tsv", drafts=False)]
+texts += [r.text for r in read_rows(data / "agent_drafts.tsv", drafts=True)]
+texts += [r.text for kind in ("customers", "drafts") for r in read_blind(data / "blind", "tune", kind)]
+cut = segmenter()
+norms = [normalize_text(t) for t in texts]
+print(json.dumps({"texts": len(norms), "differ": [t for t in norms if cut.cut(t, False) != jieba.lcut(t, HMM=False)]}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.splitlines()[-1])
+    assert result["texts"] > 7000 and result["differ"] == []
 
 
 def test_a_broken_lexicon_cache_is_rebuilt(tmp_path):
@@ -88,7 +109,7 @@ assert not path.exists()
 first = load_lexicon()                      # builds the cache in a child process
 path.write_bytes(b"not marshal data")
 again = load_lexicon()                      # rebuilt, same tables
-assert len(again.freq) == len(first.freq) > 300000 and again.idf == first.idf
+assert len(again.tags) == len(first.tags) > 300000 and again.idf == first.idf
 print("ok")
 """
     env = {**os.environ, "TMPDIR": str(tmp_path)}

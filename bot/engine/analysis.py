@@ -1,7 +1,7 @@
 """Reading a customer's message: emotion, intensity, threats, category, demand, topic.
 
 No Telegram here. One :class:`Analyzer` is built per phrase set at start-up (it
-owns a jieba tokenizer with the lexicon loaded as a user dictionary); analysing
+owns a jieba segmenter with the lexicon added as user words); analysing
 a message is then one segmentation and one pass over its tokens::
 
     analyzer = Analyzer(load_phrases(Path("phrases")))
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Iterable
 
 from bot.engine.learned import READER_CLASSES, ReaderModel
-from bot.engine.lexicon import load_lexicon
+from bot.engine.lexicon import load_lexicon, segmenter
 from bot.engine.phrases import EMOTIONS, PhraseSet, expand_macros, id_label_macro
 from bot.engine.text import normalize, normalize_text
 
@@ -213,13 +213,13 @@ class Analyzer:
         self._category_order = [c.name for c in phrases.categories.categories]
         self._demand_order = [d.name for d in phrases.categories.demands]
 
-        # jieba's word table, part-of-speech tags and jieba.analyse's IDF table, sharing their
-        # words, owned by this analyser: replacing the engine frees them (bot.engine.lexicon)
+        # jieba's segmenter (our words added), part-of-speech tags and jieba.analyse's IDF
+        # table, owned by this analyser: replacing the engine frees them (bot.engine.lexicon)
         lexicon = load_lexicon()
-        self._tokenizer = lexicon.tokenizer()
+        self._segmenter = segmenter()
         for word in [*self._lexicon, *(_norm(w) for w in emo.keep_whole)]:
             if len(word) > 1 and not _ASCII_WORD.fullmatch(word):
-                self._tokenizer.add_word(word)
+                self._segmenter.add_word(word, None, None)
         self._tags = lexicon.tags
         self._idf, self._median_idf, self._stopwords = lexicon.idf, lexicon.median_idf, lexicon.stop_words
         self._idf_memo: dict[str, float] = {}
@@ -294,7 +294,7 @@ class Analyzer:
 
     def tokens(self, text: str) -> list[str]:
         """The tokens the analyser reads (normalised, lexicon words kept whole)."""
-        return self._tokenizer.lcut(normalize_text(text), HMM=False)
+        return self._segmenter.cut(normalize_text(text), False)
 
     def analyze(self, text: str) -> Analysis:
         """Read one message. Never raises on any string."""
@@ -313,7 +313,7 @@ class Analyzer:
         norm = normalize_text(text)
         # no HMM: every word the analyser looks for is in the dictionary (the lexicon is
         # added as user words), HMM only guesses unknown words; measured: same quality, -20% time
-        reading = _Reading(text, norm, self._tokenizer.lcut(norm, HMM=False))
+        reading = _Reading(text, norm, self._segmenter.cut(norm, False))
         if self._neutral_gate(reading):
             reading.gated = True
             return reading
