@@ -208,17 +208,16 @@ class ReaderModel:
         With ``words`` (the message's jieba tokens) n-grams inside one word come first: "们这"
         may weigh as much as "你们", but only the word reads as a reason to a person.
         """
-        def push(row: tuple[float, ...]) -> float:
-            return row[toward] - (row[against] if against is not None else 0.0)
-
-        used = [(self.weights[g], g) for g in self.grams(norm) if g in self.weights]
-        heavy = [g for r, g in sorted(used, key=lambda rg: push(rg[0]), reverse=True) if push(r) > 0]
-        # what a person can read: two or more letters or CJK characters the customer typed
-        # (no boundary marks, no folded digits, no punctuation), each once
-        readable = [g for g in heavy if BOUNDARY not in g and sum(ch.isalpha() for ch in g) >= 2]
+        weights = self.weights
+        # what a person can read: two or more letters or CJK characters the customer typed (no
+        # boundary marks, no folded digits, no punctuation); each weighed once
+        pushes = [(row[toward] - (row[against] if against is not None else 0.0), g)
+                  for g in self.grams(norm) if len(g) > 1 and BOUNDARY not in g
+                  and sum(map(str.isalpha, g)) >= 2 and (row := weights.get(g)) is not None]
+        readable = [g for push, g in sorted(pushes, reverse=True) if push > 0]
         if words is not None:       # inside a word first; across words only when nothing else weighed
             readable.sort(key=lambda g: not any(g in w for w in words))
-        return list(dict.fromkeys(readable))[:limit]
+        return readable[:limit]
 
 
 def load_reader(path: Path) -> tuple[ReaderModel | None, list[tuple[int, str]]]:
