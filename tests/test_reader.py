@@ -6,6 +6,7 @@ Sentences here are written for these tests, not copied from any labelled file.
 
 from __future__ import annotations
 
+from dataclasses import replace
 import json
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import pytest
 
 from bot.engine.analysis import Analyzer
 from bot.engine.learned import (READER_CLASSES, READER_FORMAT, READER_OUTPUTS, RULE_EVIDENCE, ReaderModel, Verdict,
-                                features, load_reader)
+                                features, load_reader, word_features)
 from bot.engine.phrases import PhraseFileError, load_phrases
 from bot.admin.quality import read_blind
 from bot.engine.text import normalize_text
@@ -80,8 +81,8 @@ def test_without_the_model_line_the_analyser_reads_with_rules_only(phrases_dir):
 
 
 def test_the_shipped_reader_is_loaded_and_small(engine):
-    assert engine.analyzer.reader is not None
-    assert (PHRASES / "reader.json").stat().st_size < 1_000_000
+    assert engine.analyzer.reader is not None and engine.analyzer.reader.words
+    assert (PHRASES / "reader.json").stat().st_size < 1_500_000
 
 
 # ---------------------------------------------------------------- scoring
@@ -89,7 +90,15 @@ def test_the_shipped_reader_is_loaded_and_small(engine):
 @pytest.mark.parametrize("text", ["", "a", "订单 12345 还没到！！", "|分|隔|", "😡😡 太慢", "這是繁體", "x" * 300])
 def test_the_fast_n_grams_are_exactly_the_training_features(engine, text):
     norm = normalize_text(text)
-    assert engine.analyzer.reader.grams(norm) == set(features(norm, 1, 2))
+    tokens, reader = engine.analyzer.tokens(text), engine.analyzer.reader
+    assert reader.grams(norm, tokens) == set(features(norm, reader.low, reader.high)) | set(word_features(tokens))
+    unigrams = replace(reader, low=1)
+    assert unigrams.grams(norm, tokens) == set(features(norm, 1, 2)) | set(word_features(tokens))
+
+
+def test_word_features_are_words_and_neighbouring_pairs():
+    assert word_features(["我", "要", "投诉", " ", "ok"]) == ["w:投诉", "w:ok", "p:我|要", "p:要|投诉", "p:投诉|ok"]
+    assert word_features([]) == []
 
 
 def test_a_verdict_reads_its_scores():
@@ -215,32 +224,32 @@ def test_the_rules_evidence_is_in_the_order_the_model_reads(phrases):
 
 # ---------------------------------------------------------------- training
 
-def test_the_folded_model_scores_as_its_two_stages():
+def test_the_folded_model_scores_as_its_two_stages(phrases):
     """One linear model (what the bot reads) equals the combiner over the n-gram models' odds."""
     pytest.importorskip("sklearn")
     from bot.admin import train_reader as tr
 
-    rows = [tr.Example(r.emotion, r.severe, r.text) for r in tr.training_rows(DATA)[:400]]
+    rows = tr.with_tokens(tr.training_rows(DATA)[:400], Analyzer(phrases, reader=None).tokens)
     vectorizer, emotion, severe = tr.fit_grams(rows, 3.0)
     gram_bias, gram_weights = tr.gram_table(vectorizer, emotion, severe, 0.0)
     grams_only = tr._shipped(gram_bias, gram_weights)
     evidence = [[float(i % 3 == 0), float(i % 2)] + [0.0] * (len(RULE_EVIDENCE) - 2) for i in range(len(rows))]
-    x = [e + tr.odds(grams_only.read(normalize_text(r.text), [0.0] * len(RULE_EVIDENCE)).scores)
+    x = [e + tr.odds(grams_only.read(normalize_text(r.text), [0.0] * len(RULE_EVIDENCE), r.tokens).scores)
          for e, r in zip(evidence, rows)]
     combiner = tr.combiner_matrix(*tr.fit_combiner(x, rows, 0.3))
     folded = tr.fold(combiner, gram_bias, gram_weights, prune=0.0)
     reader = ReaderModel(tuple(folded["bias"]), {g: tuple(w) for g, w in folded["weights"].items()},
-                         tuple(map(tuple, folded["rules"])))
+                         tuple(map(tuple, folded["rules"])), words=tr.WORDS)
     bias, matrix = combiner
     texts = [normalize_text(r.text) for r in rows[:60]]
-    log_p = emotion.predict_log_proba(vectorizer.transform(texts))
+    log_p = emotion.predict_log_proba(vectorizer.transform(rows[:60]))
     order = [list(emotion.classes_).index(c) for c in READER_CLASSES]
-    severe_logit = severe.decision_function(vectorizer.transform(texts))
+    severe_logit = severe.decision_function(vectorizer.transform(rows[:60]))
     for k, (e, row, norm) in enumerate(zip(evidence, rows, texts)):
         # stage one's odds straight from scikit-learn: log P(feeling) - log P(none), and severe's logit
         sk_odds = [log_p[k, order[j]] - log_p[k, order[0]] for j in range(1, 5)] + [severe_logit[k]]
         two_stage = [b + sum(w * v for w, v in zip(m, e + sk_odds)) for b, m in zip(bias, matrix)]
-        one = reader.read(norm, e).scores
+        one = reader.read(norm, e, row.tokens).scores
         assert max(abs(a - b) for a, b in zip(one, two_stage)) < 0.05
 
 

@@ -573,7 +573,7 @@ class Analyzer:
         weighed most (``learned_none`` when it read a complaint away); a threat it adds or
         doubts is shown under ``learned_severe`` / ``threat_doubted`` with ``scores["learned_severe"]``.
         """
-        verdict = reader.read(r.norm, self._rule_evidence(r))
+        verdict = reader.read(r.norm, self._rule_evidence(r), r.tokens)
         if verdict.emotion is None and r.negative and not r.relief and (
                 not r.constructs.isdisjoint(RAILED)
                 or ((len(r.norm.strip()) <= self.phrases.emotions.learned.keep_short

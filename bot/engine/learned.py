@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 FORMAT = "complaint-bot/char-ngram-logistic/1"
 BOUNDARY = "|"
@@ -111,7 +111,8 @@ def load_model(path: Path) -> tuple[LinearModel | None, list[tuple[int, str]]]:
 
 # ---------------------------------------------------------------- the analyser's learned reading
 
-READER_FORMAT = "complaint-bot/reader/2"
+READER_FORMAT = "complaint-bot/reader/2"    # "words": true (optional) adds jieba words and word pairs
+WORD, PAIR = "w:", "p:"     # word features' prefixes: no character 1-2-gram can look like one
 READER_CLASSES = ("none", "anger", "anxiety", "disappointment", "dissatisfaction")
 READER_OUTPUTS = (*READER_CLASSES, "severe")
 # The rules' reading as the reader sees it, in order (bot.engine.analysis computes it). A model
@@ -121,6 +122,13 @@ RULE_EVIDENCE = (
     "rule:review_model", "rule:relief", "rule:howto", "rule:not_threat", "rule:negated", "rule:feeling_words",
     "rule:construction", "score:anger", "score:anxiety", "score:disappointment", "score:dissatisfaction",
 )
+
+
+def word_features(tokens: Sequence[str]) -> list[str]:
+    """The reader's word features of a message's jieba tokens: each word of two or more characters
+    (``w:投诉``) and each pair of neighbouring tokens, spaces left out (``p:不|给``)."""
+    solid = [t for t in tokens if not t.isspace()]
+    return [WORD + t for t in solid if len(t) > 1] + [f"{PAIR}{a}|{b}" for a, b in zip(solid, solid[1:])]
 
 
 class Verdict:
@@ -161,14 +169,18 @@ class ReaderModel:
 
     Six outputs, the scores of ``none``, the four feelings and of a severe threat, each
     ``bias + Σ weights of the message's character n-grams + Σ rule weights × rule evidence``.
-    The linear form is the result of training in two stages (:mod:`bot.admin.train_reader`):
-    n-gram models first, then a combiner over their *cross-validated* log-odds and the rules'
-    reading, folded together. So a message costs one look-up per n-gram::
+    With ``words`` the features also hold the message's jieba words and word pairs
+    (:func:`word_features`; the analyser passes the tokens it cut). The linear form is the
+    result of training in two stages (:mod:`bot.admin.train_reader`): n-gram models first, then
+    a combiner over their *cross-validated* log-odds and the rules' reading, folded together.
+    So a message costs one look-up per feature::
 
         model, problems = load_reader(Path("phrases/reader.json"))
-        verdict = model.read("推来推去，到底有没有人管", rule_evidence)
+        text = "推来推去，到底有没有人管"
+        tokens = ["推来推去", "，", "到底", "有没有", "人", "管"]
+        verdict = model.read(text, rule_evidence, tokens)
         verdict.emotion, verdict.share          # 'anger', 0.93
-        model.heaviest("推来推去，到底有没有人管", 1, 0)   # n-grams for anger rather than none: why
+        model.heaviest(text, 1, 0, words=tokens)  # features for anger rather than none: why
     """
 
     bias: tuple[float, ...]
@@ -177,47 +189,71 @@ class ReaderModel:
     low: int = 1
     high: int = 2
     trained_for: str = ""       # the fingerprint of the emotions.yaml it was trained with
+    words: bool = False         # jieba words and word pairs are features too
 
     @cached_property
     def _rule_columns(self) -> tuple[tuple[float, ...], ...]:
         """The rule weights by evidence (one tuple of six per RULE_EVIDENCE entry)."""
         return tuple(zip(*self.rules))
 
-    def grams(self, norm: str) -> set[str]:
-        """The character n-grams of a normalised message, made in C (``translate``, ``map``)."""
-        if self.low == 1 and self.high == 2:
+    def grams(self, norm: str, tokens: Sequence[str] = ()) -> set[str]:
+        """The features of a normalised message: its character n-grams, made in C (``translate``,
+        ``map``), and with ``words`` those of its jieba ``tokens``."""
+        if self.low in (1, 2) and self.high == 2:
             text = BOUNDARY + norm.translate(DIGIT_FOLD) + BOUNDARY
-            grams = set(text)
-            grams.update(map(str.__add__, text, text[1:]))
-            grams.discard(BOUNDARY)
-            return grams
-        return set(features(norm, self.low, self.high))
+            grams = set(map(str.__add__, text, text[1:]))
+            if self.low == 1:
+                grams.update(text)
+                grams.discard(BOUNDARY)
+        else:
+            grams = set(features(norm, self.low, self.high))
+        if self.words:
+            grams.update(word_features(tokens))
+        return grams
 
-    def read(self, norm: str, rule_evidence: list[float]) -> Verdict:
+    def read(self, norm: str, rule_evidence: list[float], tokens: Sequence[str] = ()) -> Verdict:
         """The six scores of a message and the decision they make; the hot path of every message."""
-        rows = list(filter(None, map(self.weights.get, self.grams(norm))))
+        rows = list(filter(None, map(self.weights.get, self.grams(norm, tokens))))
         for value, column in zip(rule_evidence, self._rule_columns):
             if value:       # the rules' evidence is mostly 0: add only what is there
-                rows.append(column if value == 1.0 else tuple(w * value for w in column))
+                rows.append(column if value == 1.0 else tuple(map(value.__mul__, column)))
         return Verdict(tuple(b + sum(col) for b, col in zip(self.bias, zip(*rows))) if rows else self.bias)
 
     def heaviest(self, norm: str, toward: int, against: int | None = None, limit: int = 3,
                  words: list[str] | None = None) -> list[str]:
-        """The n-grams of a message that pushed hardest toward output ``toward`` (rather than ``against``).
+        """The features of a message that pushed hardest toward output ``toward`` (rather than
+        ``against``), as the customer's own text: n-grams, words, two words run together.
 
-        With ``words`` (the message's jieba tokens) n-grams inside one word come first: "们这"
+        With ``words`` (the message's jieba tokens) text inside one word comes first: "们这"
         may weigh as much as "你们", but only the word reads as a reason to a person.
         """
         weights = self.weights
-        # what a person can read: two or more letters or CJK characters the customer typed (no
-        # boundary marks, no folded digits, no punctuation); each weighed once
-        pushes = [(row[toward] - (row[against] if against is not None else 0.0), g)
-                  for g in self.grams(norm) if len(g) > 1 and BOUNDARY not in g
-                  and sum(map(str.isalpha, g)) >= 2 and (row := weights.get(g)) is not None]
-        readable = [g for push, g in sorted(pushes, reverse=True) if push > 0]
-        if words is not None:       # inside a word first; across words only when nothing else weighed
-            readable.sort(key=lambda g: not any(g in w for w in words))
-        return readable[:limit]
+        pushes = [(push, g) for g in self.grams(norm, words or ()) if (row := weights.get(g)) is not None
+                  and (push := row[toward] - (row[against] if against is not None else 0.0)) > 0]
+        pushes.sort(reverse=True)
+        # what a person can read: two or more letters or CJK characters the customer typed, as
+        # typed (no boundary marks, folded digits or punctuation alone; no word pair that had a
+        # space between), each shown once at its heaviest; inside a word first, across words
+        # only when nothing else weighed
+        inside: list[str] = []
+        across: list[str] = []
+        for _, g in pushes:
+            shown = _shown(g)
+            if shown in inside or shown in across or sum(map(str.isalpha, shown)) < 2 or shown not in norm:
+                continue
+            (inside if words is None or any(shown in w for w in words) else across).append(shown)
+            if len(inside) == limit:
+                break
+        return (inside + across)[:limit]
+
+
+def _shown(feature: str) -> str:
+    """A feature as the text it stands for (``w:投诉`` → 投诉, ``p:不|给`` → 不给)."""
+    if feature.startswith(WORD):
+        return feature[len(WORD):]
+    if feature.startswith(PAIR):
+        return feature[len(PAIR):].replace("|", "", 1)
+    return feature
 
 
 def load_reader(path: Path) -> tuple[ReaderModel | None, list[tuple[int, str]]]:
@@ -251,4 +287,4 @@ def load_reader(path: Path) -> tuple[ReaderModel | None, list[tuple[int, str]]]:
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         return None, [(1, f"模型文件格式不对（{err}）")]
     trained_for = str((data.get("meta") or {}).get("rules", ""))
-    return ReaderModel(bias, weights, rules, low, high, trained_for), []
+    return ReaderModel(bias, weights, rules, low, high, trained_for, data.get("words") is True), []
