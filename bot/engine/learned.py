@@ -76,10 +76,18 @@ class LinearModel:
                      grams=tuple(g for r, g in heavy[:3] if r[best] - r[0] > 0))
 
 
-def read_json(path: Path, named_by: str) -> tuple[Any, list[tuple[int, str]]]:
-    """A model file's JSON, or ``(None, [(line, problem)])`` saying what to do (``named_by``: its setting)."""
+def read_json(path: Path, named_by: str, shared_numbers: bool = False) -> tuple[Any, list[tuple[int, str]]]:
+    """A model file's JSON, or ``(None, [(line, problem)])`` saying what to do (``named_by``: its setting).
+
+    With ``shared_numbers`` every distinct number is one float object, shared by every place it
+    occurs: a model's hundreds of thousands of rounded weights are a few thousand values.
+    """
+    shared: dict[str, float] = {}
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8")), []
+        text = Path(path).read_text(encoding="utf-8")
+        if shared_numbers:
+            return json.loads(text, parse_float=lambda s: shared.get(s) or shared.setdefault(s, float(s))), []
+        return json.loads(text), []
     except FileNotFoundError:
         return None, [(0, f"模型文件不存在（model file missing）：运行 complaint-bot phrases train，或删掉 {named_by}")]
     except (OSError, UnicodeDecodeError) as err:
@@ -260,7 +268,7 @@ def _shown(feature: str) -> str:
 
 def load_reader(path: Path) -> tuple[ReaderModel | None, list[tuple[int, str]]]:
     """The analyser's model in ``path``, or ``(None, [(line, problem), ...])``; never raises."""
-    data, problems = read_json(path, "learned.model")
+    data, problems = read_json(path, "learned.model", shared_numbers=True)
     if problems:
         return None, problems
     try:
@@ -273,9 +281,8 @@ def load_reader(path: Path) -> tuple[ReaderModel | None, list[tuple[int, str]]]:
         width = len(READER_OUTPUTS)
         bias = tuple(float(b) for b in data["bias"])
         low, high = (int(n) for n in data["ngram"])
-        # one float object per distinct rounded weight, shared by every row that has it
-        canon: dict[float, float] = {}
-        weights = {str(g): tuple(canon.setdefault(w, w) for w in map(float, row)) for g, row in data["weights"].items()}
+        # the JSON's floats are already one object per distinct weight (shared_numbers)
+        weights = {str(g): tuple(map(float, row)) for g, row in data["weights"].items()}
         rules = tuple(tuple(float(w) for w in row) for row in data["rules"])
         if not all(map(math.isfinite, (*bias, *(w for row in weights.values() for w in row),
                                        *(w for row in rules for w in row)))):

@@ -42,6 +42,9 @@ import rjieba
 
 logger = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)   # its dictionary-loading chatter is not our log
+# Importing rjieba builds a module-wide segmenter (rjieba.cut & co.) that nothing here uses:
+# each analyser owns its own. Emptied, it gives back about 20 MB.
+rjieba.clear()
 
 FORMAT = "complaint-bot-lexicon-2"
 
