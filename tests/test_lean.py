@@ -99,6 +99,16 @@ print(json.dumps({"texts": len(norms), "differ": [t for t in norms if cut.cut(t,
     assert result["texts"] > 7000 and result["differ"] == []
 
 
+def test_rjiebas_own_module_wide_segmenter_is_emptied():
+    """rjieba builds a segmenter at import that nothing here uses; the lexicon module gives it back."""
+    import rjieba
+
+    import bot.engine.lexicon as lexicon
+
+    assert not rjieba.has_word("我们")          # the module-wide one, emptied
+    assert lexicon.segmenter().has_word("我们")   # an analyser's own, with jieba's dictionary
+
+
 def test_a_broken_lexicon_cache_is_rebuilt(tmp_path):
     code = r"""
 import tempfile
