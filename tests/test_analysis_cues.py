@@ -225,7 +225,7 @@ def test_the_cue_index_never_skips_a_cue_that_matches(engine):
 
     texts = [r.text for r in read_rows(DATA / "customer_messages.tsv", drafts=False)]
     texts += [r.text for r in read_blind_customers(DATA / "blind" / "tune_customers.tsv")]
-    texts += ["a", "", "!!!", "？？？", "12点", "爱买不买"]
+    texts += ["a", "", "!!!", "？？？", "12点", "爱买不买", "9", "拨打12315", "|", "a|b"]
     cues = engine.phrases.emotions.cues
     index = _Cues([_Pattern(c.pattern, "cue") for c in cues])
     every = [re.compile(c.pattern) for c in cues]
