@@ -175,10 +175,11 @@ class Verdict:
 
 @dataclass(frozen=True)
 class ReaderModel:
-    """The analyser's learned reading: one linear model over n-grams and the rules' reading.
+    """The analyser's learned reading: one linear model over a message's features and the rules' reading.
 
     Six outputs, the scores of ``none``, the four feelings and of a severe threat, each
-    ``bias + Σ weights of the message's character n-grams + Σ rule weights × rule evidence``.
+    ``bias + Σ weights of the message's features + Σ rule weights × rule evidence``; the
+    features are its character n-grams.
     With ``words`` the features also hold the message's jieba words and word pairs
     (:func:`word_features`; the analyser passes the tokens it cut). The linear form is the
     result of training in two stages (:mod:`bot.admin.train_reader`): n-gram models first, then
