@@ -45,7 +45,7 @@ class Example:
     emotion: str        # one of READER_CLASSES
     severe: bool
     text: str
-    tokens: tuple[str, ...] = ()    # the analyser's jieba tokens (filled in by :func:`train`)
+    tokens: tuple[str, ...] | None = None   # the analyser's jieba tokens (:func:`with_tokens`)
 
 
 def training_rows(data: Path) -> list[Example]:

@@ -121,7 +121,11 @@ def load_model(path: Path) -> tuple[LinearModel | None, list[tuple[int, str]]]:
 
 # ---------------------------------------------------------------- the analyser's learned reading
 
-READER_FORMAT = "complaint-bot/reader/2"    # "words": true (optional) adds jieba words and word pairs
+# Format 3 adds "words": whether jieba words and word pairs are features (a bot that knows only
+# format 2 refuses such a file rather than score it without them); a format-2 file still loads,
+# as a reader of character n-grams.
+READER_FORMAT = "complaint-bot/reader/3"
+READER_FORMATS = ("complaint-bot/reader/2", READER_FORMAT)
 WORD, PAIR = "w:", "p:"     # word features' prefixes: no character 1-2-gram can look like one
 READER_CLASSES = ("none", "anger", "anxiety", "disappointment", "dissatisfaction")
 READER_OUTPUTS = (*READER_CLASSES, "severe")
@@ -136,7 +140,8 @@ RULE_EVIDENCE = (
 
 def word_features(tokens: Sequence[str]) -> list[str]:
     """The reader's word features of a message's jieba tokens: each word of two or more characters
-    (``w:投诉``) and each pair of neighbouring tokens, spaces left out (``p:不|给``)."""
+    (``w:投诉``) and each pair of neighbouring tokens, spaces left out (``p:不|给``). Digits are
+    not folded here, unlike in the character n-grams: 12315 is a word worth its own weight."""
     solid = [t for t in tokens if not t.isspace()]
     return [WORD + t for t in solid if len(t) > 1] + [f"{PAIR}{a}|{b}" for a, b in zip(solid, solid[1:])]
 
@@ -207,9 +212,10 @@ class ReaderModel:
         """The rule weights by evidence (one tuple of six per RULE_EVIDENCE entry)."""
         return tuple(zip(*self.rules))
 
-    def grams(self, norm: str, tokens: Sequence[str] = ()) -> set[str]:
+    def grams(self, norm: str, tokens: Sequence[str] | None = None) -> set[str]:
         """The features of a normalised message: its character n-grams, made in C (``translate``,
-        ``map``), and with ``words`` those of its jieba ``tokens``."""
+        ``map``), and with ``words`` those of its jieba ``tokens`` (required then: a word model
+        scored without them would quietly lose half its features)."""
         if self.low in (1, 2) and self.high == 2:
             text = BOUNDARY + norm.translate(DIGIT_FOLD) + BOUNDARY
             grams = set(map(str.__add__, text, text[1:]))
@@ -219,15 +225,17 @@ class ReaderModel:
         else:
             grams = set(features(norm, self.low, self.high))
         if self.words:
+            if tokens is None:
+                raise ValueError("this reader reads words too: pass the message's tokens")
             grams.update(word_features(tokens))
         return grams
 
-    def read(self, norm: str, rule_evidence: list[float], tokens: Sequence[str] = ()) -> Verdict:
+    def read(self, norm: str, rule_evidence: list[float], tokens: Sequence[str] | None = None) -> Verdict:
         """The six scores of a message and the decision they make; the hot path of every message."""
         rows = list(filter(None, map(self.weights.get, self.grams(norm, tokens))))
         # the rules' evidence is mostly 0: only what is there is added (filtered in C)
         for value, column in zip(filter(None, rule_evidence), compress(self._rule_columns, rule_evidence)):
-            rows.append(column if value == 1.0 else tuple(map(value.__mul__, column)))
+            rows.append(column if value == 1.0 else tuple(map(float(value).__mul__, column)))
         return Verdict(tuple(map(add, self.bias, map(sum, zip(*rows)))) if rows else self.bias)
 
     def heaviest(self, norm: str, toward: int, against: int | None = None, limit: int = 3,
@@ -239,18 +247,19 @@ class ReaderModel:
         may weigh as much as "你们", but only the word reads as a reason to a person.
         """
         weights = self.weights
-        pushes = [(push, g) for g in self.grams(norm, words or ()) if (row := weights.get(g)) is not None
+        pushes = [(push, g) for g in self.grams(norm, words) if (row := weights.get(g)) is not None
                   and (push := row[toward] - (row[against] if against is not None else 0.0)) > 0]
         pushes.sort(reverse=True)
-        # what a person can read: two or more letters or CJK characters the customer typed, as
-        # typed (no boundary marks, folded digits or punctuation alone; no word pair that had a
-        # space between), each shown once at its heaviest; inside a word first, across words
-        # only when nothing else weighed
+        # what a person can read: letters, digits and CJK characters only, two letters or CJK
+        # characters at least, as the customer typed them (no boundary marks, folded digits or
+        # punctuation; no word pair that had a space between), each shown once at its heaviest;
+        # inside a word first, across words only when nothing else weighed
         inside: list[str] = []
         across: list[str] = []
         for _, g in pushes:
             shown = _shown(g)
-            if shown in inside or shown in across or sum(map(str.isalpha, shown)) < 2 or shown not in norm:
+            if (shown in inside or shown in across or not shown.isalnum() or sum(map(str.isalpha, shown)) < 2
+                    or shown not in norm):
                 continue
             (inside if words is None or any(shown in w for w in words) else across).append(shown)
             if len(inside) == limit:
@@ -273,8 +282,11 @@ def load_reader(path: Path) -> tuple[ReaderModel | None, list[tuple[int, str]]]:
     if problems:
         return None, problems
     try:
-        if data.get("format") != READER_FORMAT:
+        if data.get("format") not in READER_FORMATS:
             raise ValueError(f"format 应该是 {READER_FORMAT}")
+        words = data.get("words", False) if data["format"] == READER_FORMAT else False
+        if not isinstance(words, bool):
+            raise ValueError("words 要是 true 或 false")
         if tuple(data["outputs"]) != READER_OUTPUTS:
             raise ValueError(f"outputs 应该是 {list(READER_OUTPUTS)}")
         if tuple(data["rule_evidence"]) != RULE_EVIDENCE:
@@ -294,7 +306,9 @@ def load_reader(path: Path) -> tuple[ReaderModel | None, list[tuple[int, str]]]:
             raise ValueError(f"rules 要有 {width} 行，每行 {len(RULE_EVIDENCE)} 个数")
         if not 1 <= low <= high <= 6:
             raise ValueError("ngram 要是 [最短, 最长]，1 到 6")
+        if words and high > 2:      # a longer n-gram could read like a word feature (w:投诉 typed)
+            raise ValueError("words 只能与最长 2 的 ngram 一起用")
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         return None, [(1, f"模型文件格式不对（{err}）")]
     trained_for = str((data.get("meta") or {}).get("rules", ""))
-    return ReaderModel(bias, weights, rules, low, high, trained_for, data.get("words") is True), []
+    return ReaderModel(bias, weights, rules, low, high, trained_for, words), []
