@@ -114,6 +114,14 @@ def cmd_phrases_check(args: argparse.Namespace, settings: Settings) -> int:
     if phrases.emotions.stale_reader():
         print(f"注意：{phrases.emotions.learned.model} 是按改动之前的 emotions.yaml 训练的，它对规则的信任已经过时；"
               f"请运行 complaint-bot phrases train（warning: the learned reader was trained for other rules）")
+    reader = phrases.emotions.reader
+    if reader is not None and reader.words and reader.trained_cut:
+        from bot.engine.analysis import cut_fingerprint
+
+        if reader.trained_cut != cut_fingerprint(phrases):
+            print(f"注意：词表（emotions.yaml、categories.yaml 里的词）改了，分词随之改变，{phrases.emotions.learned.model} "
+                  f"读到的词已经不是训练时的词；请运行 complaint-bot phrases train"
+                  f"（warning: the learned reader was trained on words cut another way）")
     return 0
 
 

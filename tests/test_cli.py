@@ -59,6 +59,20 @@ def test_phrases_check_reports_file_line_and_exits_1(tmp_path):
 def test_phrases_check_ok():
     out = run("phrases", "check")
     assert out.returncode == 0 and out.stdout.decode().startswith("ok:")
+    assert "warning" not in out.stdout.decode()        # the shipped reader fits the shipped files
+
+
+def test_phrases_check_warns_when_new_keywords_change_how_the_reader_cuts_words(tmp_path):
+    """A category keyword joins jieba's dictionary, so the word-feature reader reads other words."""
+    import shutil
+
+    edited = tmp_path / "phrases"
+    shutil.copytree(ROOT / "bot" / "phrases", edited)
+    path = edited / "categories.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("keywords: [改单, ", "keywords: [改单, 改约时间, "),
+                    encoding="utf-8")
+    out = run("phrases", "check", env={"PHRASES_DIR": str(edited)})
+    assert out.returncode == 0 and "trained on words cut another way" in out.stdout.decode()
 
 
 def test_run_without_a_token_points_to_env_example_and_console():

@@ -297,6 +297,9 @@ def test_phrases_train_writes_a_reader_the_analyser_loads(phrases_dir):
     held_out = {r.text for r in read_blind(DATA / "blind", "holdout", "customers")}
     assert meta["trained_on"] == len(training_rows(DATA)) > 3000 and not trained & held_out
     assert 0.8 < meta["cross_validated"]["emotion_accuracy"] <= 1.0 and meta["none_bias"] >= 0
+    from bot.engine.analysis import cut_fingerprint
+
+    assert meta["cut"] == cut_fingerprint(load_phrases(phrases_dir, learned=False))
     analyzer = Analyzer(load_phrases(phrases_dir))
     assert analyzer.reader is not None and analyzer.analyze("你们这服务太差了，我非常生气！").emotion == "anger"
 

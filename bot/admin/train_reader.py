@@ -230,7 +230,7 @@ def choose_none_bias(scores: list[list[float]], rows: list[Example], max_neutral
 def train(data: Path, phrases: Path, out: Path | None = None, c: float = 3.0, combine_c: float = 0.3,
           prune: float = 0.05, max_neutral: float = 0.02, min_negative_f1: float = 0.96) -> str:
     """Train on the development set and the tuning split, write reader.json, return a report."""
-    from bot.engine.analysis import Analyzer
+    from bot.engine.analysis import Analyzer, cut_fingerprint
     from bot.engine.phrases import load_phrases
 
     phrase_set = load_phrases(phrases, learned=False)
@@ -263,7 +263,7 @@ def train(data: Path, phrases: Path, out: Path | None = None, c: float = 3.0, co
         "bias": folded["bias"],
         "rules": folded["rules"],
         "weights": dict(sorted(folded["weights"].items())),
-        "meta": {"rules": phrase_set.emotions.fingerprint(),
+        "meta": {"rules": phrase_set.emotions.fingerprint(), "cut": cut_fingerprint(phrase_set),
                  "trained_on": len(rows), "combiner_rows": len(asked), "C": c, "combine_C": combine_c,
                  "prune": prune, "none_bias": none_bias,
                  "cross_validated": {k: round(v, 3) for k, v in cv.__dict__.items()},

@@ -217,9 +217,8 @@ class Analyzer:
         # table, owned by this analyser: replacing the engine frees them (bot.engine.lexicon)
         lexicon = load_lexicon()
         self._segmenter = segmenter()
-        for word in [*self._lexicon, *(_norm(w) for w in emo.keep_whole)]:
-            if len(word) > 1 and not _ASCII_WORD.fullmatch(word):
-                self._segmenter.add_word(word, None, None)
+        for word in _added_words(self._lexicon, emo.keep_whole):
+            self._segmenter.add_word(word, None, None)
         self._tags = lexicon.tags
         self._idf, self._median_idf, self._stopwords = lexicon.idf, lexicon.median_idf, lexicon.stop_words
         self._idf_memo: dict[str, float] = {}
@@ -992,6 +991,23 @@ class _Cues:
 @lru_cache(maxsize=512)
 def _pairs(length: int) -> tuple[slice, ...]:
     return tuple(slice(i, i + 2) for i in range(length - 1))
+
+
+def _added_words(lexicon: dict[str, _Entry], keep_whole: Iterable[str]) -> list[str]:
+    """The words the analyser adds to jieba's dictionary, in the order it adds them."""
+    return [word for word in [*lexicon, *(_norm(w) for w in keep_whole)]
+            if len(word) > 1 and not _ASCII_WORD.fullmatch(word)]
+
+
+def cut_fingerprint(phrases: PhraseSet) -> str:
+    """A hash of how the analyser cuts words with these phrase files: the words it adds to
+    jieba's dictionary (from emotions.yaml and categories.yaml) and the segmenter's version.
+    The learned reader records it; ``phrases check`` warns when it no longer matches."""
+    import hashlib
+    from importlib.metadata import version
+
+    words = _added_words(Analyzer._build_lexicon(phrases), phrases.emotions.keep_whole)
+    return hashlib.sha1("\n".join([f"rjieba {version('rjieba')}", *words]).encode("utf-8")).hexdigest()[:12]
 
 
 def _norm(word: str) -> str:

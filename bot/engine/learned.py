@@ -206,6 +206,7 @@ class ReaderModel:
     high: int = 2
     trained_for: str = ""       # the fingerprint of the emotions.yaml it was trained with
     words: bool = False         # jieba words and word pairs are features too
+    trained_cut: str = ""       # how words were cut when it was trained (analysis.cut_fingerprint)
 
     @cached_property
     def _rule_columns(self) -> tuple[tuple[float, ...], ...]:
@@ -310,5 +311,6 @@ def load_reader(path: Path) -> tuple[ReaderModel | None, list[tuple[int, str]]]:
             raise ValueError("words 只能与最长 2 的 ngram 一起用")
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         return None, [(1, f"模型文件格式不对（{err}）")]
-    trained_for = str((data.get("meta") or {}).get("rules", ""))
-    return ReaderModel(bias, weights, rules, low, high, trained_for, words), []
+    meta = data.get("meta") or {}
+    return ReaderModel(bias, weights, rules, low, high, str(meta.get("rules", "")), words,
+                       str(meta.get("cut", ""))), []
