@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.engine.learned import (READER_CLASSES, READER_FORMAT, READER_OUTPUTS, RULE_EVIDENCE, ReaderModel,
-                                Verdict)
+                                Verdict, reader_features)
 from bot.engine.text import normalize_text
 
 # Features, chosen by cross-validation on the training rows (neutral read as negative at the bias
@@ -58,16 +58,13 @@ def training_rows(data: Path) -> list[Example]:
     return rows
 
 
-_FEATURES = ReaderModel((), {}, (), LOW, HIGH, words=WORDS)     # only its grams(): the features
-
-
 def with_tokens(rows: list[Example], tokens) -> list[Example]:
     """The rows with the analyser's tokens (``tokens``: ``Analyzer.tokens``), for the word features."""
     return [replace(r, tokens=tuple(tokens(r.text))) for r in rows]
 
 
 def _features(row: Example) -> list[str]:
-    return sorted(_FEATURES.grams(normalize_text(row.text), row.tokens))
+    return sorted(reader_features(normalize_text(row.text), row.tokens, LOW, HIGH, WORDS))
 
 
 def fit_grams(rows: list[Example], c: float):

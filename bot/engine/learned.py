@@ -146,6 +146,26 @@ def word_features(tokens: Sequence[str]) -> list[str]:
     return [WORD + t for t in solid if len(t) > 1] + [f"{PAIR}{a}|{b}" for a, b in zip(solid, solid[1:])]
 
 
+def reader_features(norm: str, tokens: Sequence[str] | None, low: int = 1, high: int = 2,
+                    words: bool = False) -> set[str]:
+    """A normalised message's features as the reader reads them and its trainer learns them:
+    character ``low``-``high``-grams (1-2 made in C: ``translate``, ``map``) and, with ``words``,
+    those of its jieba ``tokens`` (required then: without them half the features would be lost)."""
+    if low in (1, 2) and high == 2:
+        text = BOUNDARY + norm.translate(DIGIT_FOLD) + BOUNDARY
+        grams = set(map(str.__add__, text, text[1:]))
+        if low == 1:
+            grams.update(text)
+            grams.discard(BOUNDARY)
+    else:
+        grams = set(features(norm, low, high))
+    if words:
+        if tokens is None:
+            raise ValueError("this reader reads words too: pass the message's tokens")
+        grams.update(word_features(tokens))
+    return grams
+
+
 class Verdict:
     """What the reader decided about one message, from its six output scores (decided once)."""
 
@@ -214,22 +234,8 @@ class ReaderModel:
         return tuple(zip(*self.rules))
 
     def grams(self, norm: str, tokens: Sequence[str] | None = None) -> set[str]:
-        """The features of a normalised message: its character n-grams, made in C (``translate``,
-        ``map``), and with ``words`` those of its jieba ``tokens`` (required then: a word model
-        scored without them would quietly lose half its features)."""
-        if self.low in (1, 2) and self.high == 2:
-            text = BOUNDARY + norm.translate(DIGIT_FOLD) + BOUNDARY
-            grams = set(map(str.__add__, text, text[1:]))
-            if self.low == 1:
-                grams.update(text)
-                grams.discard(BOUNDARY)
-        else:
-            grams = set(features(norm, self.low, self.high))
-        if self.words:
-            if tokens is None:
-                raise ValueError("this reader reads words too: pass the message's tokens")
-            grams.update(word_features(tokens))
-        return grams
+        """This model's features of a normalised message (:func:`reader_features`)."""
+        return reader_features(norm, tokens, self.low, self.high, self.words)
 
     def read(self, norm: str, rule_evidence: list[float], tokens: Sequence[str] | None = None) -> Verdict:
         """The six scores of a message and the decision they make; the hot path of every message."""
