@@ -116,6 +116,41 @@ def test_the_trainer_builds_the_features_the_bot_reads(engine):
         assert tr._features(row) == sorted(engine.analyzer.reader.grams(normalize_text(text), engine.analyzer.tokens(text)))
 
 
+def reference_scores(reader: ReaderModel, norm: str, evidence: list[float], tokens: list[str]) -> list[float]:
+    """The six scores by the definition: bias, each distinct feature's row once, evidence × rule weights."""
+    scores = list(reader.bias)
+    for feature in reader.grams(norm, tokens):
+        for k, w in enumerate(reader.weights.get(feature, ())):
+            scores[k] += w
+    for value, name in zip(evidence, RULE_EVIDENCE):
+        for k in range(WIDTH):
+            scores[k] += value * reader.rules[k][RULE_EVIDENCE.index(name)]
+    return scores
+
+
+def test_reading_weighs_exactly_the_training_features(engine):
+    """read() looks features up in split tables (words by token, pairs by a|b): the same scores."""
+    analyzer = engine.analyzer
+    texts = labelled_texts()[:3000] + ["|分|隔|", "我 不 给", "a||b", "  ", "退款!!!退款", "12315 12345"]
+    for text in texts:
+        evidence = analyzer.evidence(text)
+        if evidence is None:
+            continue
+        norm, tokens = normalize_text(text), analyzer.tokens(text)
+        got = analyzer.reader.read(norm, evidence, tokens).scores
+        assert got == pytest.approx(reference_scores(analyzer.reader, norm, evidence, tokens), abs=1e-9), text
+
+
+def test_word_and_pair_weights_are_found_by_their_tokens():
+    row = (0.0, 1.0, 0.0, 0.0, 0.0, 0.0)
+    reader = replace(toy_reader((0.0,) * WIDTH, {"w:投诉": row, "p:不|给": row, "p:||分": row, "w:a": row}), words=True)
+    evidence = [0.0] * len(RULE_EVIDENCE)
+    for tokens, anger in ((["我", "要", "投诉", "投诉"], 1.0), (["不", "给"], 1.0), (["不", " ", "给"], 1.0),
+                          (["|", "分"], 1.0), (["||", "分"], 0.0), (["a"], 0.0), (["不给"], 0.0)):
+        norm = "".join(tokens)
+        assert reader.read(norm, evidence, tokens).scores[1] == anger == reference_scores(reader, norm, evidence, tokens)[1]
+
+
 def test_a_word_reader_without_tokens_says_so(engine):
     with pytest.raises(ValueError, match="tokens"):
         engine.analyzer.reader.read("太慢了", [0.0] * len(RULE_EVIDENCE))
@@ -277,6 +312,15 @@ def test_the_folded_model_scores_as_its_two_stages(phrases):
         two_stage = [b + sum(w * v for w, v in zip(m, e + sk_odds)) for b, m in zip(bias, matrix)]
         one = reader.read(norm, e, row.tokens).scores
         assert max(abs(a - b) for a, b in zip(one, two_stage)) < 0.05
+
+
+def test_the_trainer_writes_the_commonest_features_first():
+    """The bot allocates rows in file order: the ones most messages touch end up side by side."""
+    from bot.admin import train_reader as tr
+
+    rows = [tr.Example("none", False, text, tuple(text)) for text in ("甲乙", "甲丙", "甲乙丁")]
+    weights = {g: [0.0] * WIDTH for g in ("丁", "乙", "丙", "甲", "w:zz")}
+    assert list(tr.commonest_first(weights, rows)) == ["甲", "乙", "丁", "丙", "w:zz"]
 
 
 def test_phrases_train_writes_a_reader_the_analyser_loads(phrases_dir):

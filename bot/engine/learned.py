@@ -146,19 +146,25 @@ def word_features(tokens: Sequence[str]) -> list[str]:
     return [WORD + t for t in solid if len(t) > 1] + [f"{PAIR}{a}|{b}" for a, b in zip(solid, solid[1:])]
 
 
-def reader_features(norm: str, tokens: Sequence[str] | None, low: int = 1, high: int = 2,
-                    words: bool = False) -> set[str]:
-    """A normalised message's features as the reader reads them and its trainer learns them:
-    character ``low``-``high``-grams (1-2 made in C: ``translate``, ``map``) and, with ``words``,
-    those of its jieba ``tokens`` (required then: without them half the features would be lost)."""
+def char_features(norm: str, low: int = 1, high: int = 2) -> set[str]:
+    """A normalised message's character ``low``-``high``-grams, as :func:`features` makes them
+    (1-2 made in C: ``translate``, ``map``)."""
     if low in (1, 2) and high == 2:
         text = BOUNDARY + norm.translate(DIGIT_FOLD) + BOUNDARY
         grams = set(map(str.__add__, text, text[1:]))
         if low == 1:
             grams.update(text)
             grams.discard(BOUNDARY)
-    else:
-        grams = set(features(norm, low, high))
+        return grams
+    return set(features(norm, low, high))
+
+
+def reader_features(norm: str, tokens: Sequence[str] | None, low: int = 1, high: int = 2,
+                    words: bool = False) -> set[str]:
+    """A normalised message's features as the reader reads them and its trainer learns them:
+    character ``low``-``high``-grams and, with ``words``, those of its jieba ``tokens``
+    (required then: without them half the features would be lost)."""
+    grams = char_features(norm, low, high)
     if words:
         if tokens is None:
             raise ValueError("this reader reads words too: pass the message's tokens")
@@ -233,17 +239,59 @@ class ReaderModel:
         """The rule weights by evidence (one tuple of six per RULE_EVIDENCE entry)."""
         return tuple(zip(*self.rules))
 
+    @cached_property
+    def _tables(self) -> tuple[dict[str, tuple[float, ...]], dict[str, tuple[float, ...]], dict[str, tuple[float, ...]]]:
+        """The weights as :meth:`read` looks them up: character n-grams by their text, words by
+        the token itself (``投诉``, not ``w:投诉``), word pairs by ``a|b``. Reading then builds no
+        prefixed strings, and a token's hash is the one the rules' look-ups already cached.
+        The same row objects, in the file's order (the trainer writes the commonest first, so
+        the rows most messages touch sit together in memory)."""
+        chars: dict[str, tuple[float, ...]] = {}
+        words: dict[str, tuple[float, ...]] = {}
+        pairs: dict[str, tuple[float, ...]] = {}
+        for feature, row in self.weights.items():
+            if self.words and feature.startswith(WORD):
+                if len(feature) > len(WORD) + 1:        # word_features makes none of one character
+                    words[feature[len(WORD):]] = row
+            elif self.words and feature.startswith(PAIR):
+                pairs[feature[len(PAIR):]] = row
+            else:
+                chars[feature] = row
+        return chars, words, pairs
+
     def grams(self, norm: str, tokens: Sequence[str] | None = None) -> set[str]:
         """This model's features of a normalised message (:func:`reader_features`)."""
         return reader_features(norm, tokens, self.low, self.high, self.words)
 
     def read(self, norm: str, rule_evidence: list[float], tokens: Sequence[str] | None = None) -> Verdict:
-        """The six scores of a message and the decision they make; the hot path of every message."""
-        rows = list(filter(None, map(self.weights.get, self.grams(norm, tokens))))
+        """The six scores of a message and the decision they make; the hot path of every message.
+
+        The features are :meth:`grams`' (a test holds the two to the same scores), looked up
+        in :attr:`_tables`; each distinct feature counts once."""
+        chars, words, pairs = self._tables
+        rows = list(filter(None, map(chars.get, char_features(norm, self.low, self.high))))
+        if self.words:
+            if tokens is None:
+                raise ValueError("this reader reads words too: pass the message's tokens")
+            solid = [t for t in tokens if not t.isspace()]
+            rows += filter(None, map(words.get, set(solid)))
+            rows += filter(None, map(pairs.get, set(map("|".join, zip(solid, solid[1:])))))
         # the rules' evidence is mostly 0: only what is there is added (filtered in C)
         for value, column in zip(filter(None, rule_evidence), compress(self._rule_columns, rule_evidence)):
             rows.append(column if value == 1.0 else tuple(map(float(value).__mul__, column)))
         return Verdict(tuple(map(add, self.bias, map(sum, zip(*rows)))) if rows else self.bias)
+
+    @cached_property
+    def _readable(self) -> dict[str, str]:
+        """The features a person can read, as the text they stand for (:func:`_shown`): letters,
+        digits and CJK characters only, two letters or CJK characters at least (no boundary
+        marks, folded digits or punctuation). Worked out once, not on every explanation."""
+        readable = {}
+        for feature in self.weights:
+            shown = _shown(feature) if self.words else feature
+            if shown.isalnum() and sum(map(str.isalpha, shown)) >= 2:
+                readable[feature] = shown
+        return readable
 
     def heaviest(self, norm: str, toward: int, against: int | None = None, limit: int = 3,
                  words: list[str] | None = None) -> list[str]:
@@ -253,22 +301,27 @@ class ReaderModel:
         With ``words`` (the message's jieba tokens) text inside one word comes first: "们这"
         may weigh as much as "你们", but only the word reads as a reason to a person.
         """
-        weights = self.weights
-        pushes = [(push, g) for g in self.grams(norm, words) if (row := weights.get(g)) is not None
-                  and (push := row[toward] - (row[against] if against is not None else 0.0)) > 0]
+        weights, readable = self.weights, self._readable
+        # readable features as the customer typed them (no word pair that had a space between)
+        pushes = []
+        for feature in readable.keys() & self.grams(norm, words):
+            shown = readable[feature]
+            if shown in norm:
+                row = weights[feature]
+                push = row[toward] - (row[against] if against is not None else 0.0)
+                if push > 0:
+                    pushes.append((push, feature, shown))
         pushes.sort(reverse=True)
-        # what a person can read: letters, digits and CJK characters only, two letters or CJK
-        # characters at least, as the customer typed them (no boundary marks, folded digits or
-        # punctuation; no word pair that had a space between), each shown once at its heaviest;
-        # inside a word first, across words only when nothing else weighed
+        # each shown once at its heaviest; inside a word first, across words only when nothing
+        # else weighed (a readable text has no line break, so it is inside a word exactly when
+        # it is inside the words joined by line breaks)
+        joined = "\n".join(words) if words is not None else None
         inside: list[str] = []
         across: list[str] = []
-        for _, g in pushes:
-            shown = _shown(g)
-            if (shown in inside or shown in across or not shown.isalnum() or sum(map(str.isalpha, shown)) < 2
-                    or shown not in norm):
+        for _, _, shown in pushes:
+            if shown in inside or shown in across:
                 continue
-            (inside if words is None or any(shown in w for w in words) else across).append(shown)
+            (inside if joined is None or shown in joined else across).append(shown)
             if len(inside) == limit:
                 break
         return (inside + across)[:limit]
@@ -318,5 +371,6 @@ def load_reader(path: Path) -> tuple[ReaderModel | None, list[tuple[int, str]]]:
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         return None, [(1, f"模型文件格式不对（{err}）")]
     meta = data.get("meta") or {}
-    return ReaderModel(bias, weights, rules, low, high, str(meta.get("rules", "")), words,
-                       str(meta.get("cut", ""))), []
+    model = ReaderModel(bias, weights, rules, low, high, str(meta.get("rules", "")), words, str(meta.get("cut", "")))
+    model._tables, model._readable      # built now, at start-up, not on the first message
+    return model, []
