@@ -65,7 +65,33 @@ def _nfkc_lower(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
+# Characters tw2s changes only inside a longer match: a phrase (深沈 -> 深沉, 反覆 -> 反复) or a
+# Taiwan variant converted on (才 -> 纔 -> 才). Converting them one at a time does not find them;
+# read off OpenCC's own dictionaries (opencc_dict -t text), which tests/test_text.py does again
+# for the installed OpenCC, so a new release that adds one fails the tests instead of a message.
+PHRASE_ONLY = frozenset("吃哩唇坏峰床才核梁沈灶甦痴皂瞭秘粽群藉衹覆")
+# The blocks OpenCC's dictionaries cover, CJK radicals to Extension H (a test probes all of Unicode).
+PROBED = ((0x2E80, 0x9FFF), (0xF900, 0xFAFF), (0xFE30, 0xFE4F), (0x20000, 0x323AF))
+
+
+@lru_cache(maxsize=1)
+def convertible() -> frozenset[str]:
+    """Every character that may make the converter change a text: each one it converts on its
+    own (found by converting all of :data:`PROBED` in one call, once per process: ~50 ms) and
+    :data:`PHRASE_ONLY`. A text with none of them (four messages in five) converts to itself,
+    so it is not sent through OpenCC at all."""
+    chars = [chr(i) for low, high in PROBED for i in range(low, high + 1)]
+    out = converter().convert("\n".join(chars)).split("\n")
+    if len(out) != len(chars):          # one converted to a line break: ask one by one
+        out = [converter().convert(ch) for ch in chars]
+    return frozenset(ch for ch, to in zip(chars, out) if ch != to) | PHRASE_ONLY
+
+
 def _simplified(text: str) -> str:
+    if convertible().isdisjoint(text):
+        return text
+    if "\x00" in text:     # OpenCC's C interface stops at a NUL: what follows would be lost
+        return "\x00".join(map(_simplified, text.split("\x00")))
     try:
         return converter().convert(text)
     except UnicodeEncodeError:
