@@ -78,13 +78,14 @@ PROBED = ((0x2E80, 0x9FFF), (0xF900, 0xFAFF), (0xFE30, 0xFE4F), (0x20000, 0x323A
 def convertible() -> frozenset[str]:
     """Every character that may make the converter change a text: each one it converts on its
     own (found by converting all of :data:`PROBED` in one call, once per process: ~50 ms) and
-    :data:`PHRASE_ONLY`. A text with none of them (four messages in five) converts to itself,
-    so it is not sent through OpenCC at all."""
+    :data:`PHRASE_ONLY`; and lone surrogates, which :func:`_simplified` replaces. A text with
+    none of them (four messages in five) converts to itself, so it is not sent through OpenCC."""
     chars = [chr(i) for low, high in PROBED for i in range(low, high + 1)]
     out = converter().convert("\n".join(chars)).split("\n")
     if len(out) != len(chars):          # one converted to a line break: ask one by one
         out = [converter().convert(ch) for ch in chars]
-    return frozenset(ch for ch, to in zip(chars, out) if ch != to) | PHRASE_ONLY
+    surrogates = map(chr, range(0xD800, 0xE000))
+    return frozenset(ch for ch, to in zip(chars, out) if ch != to).union(PHRASE_ONLY, surrogates)
 
 
 def _simplified(text: str) -> str:
