@@ -29,7 +29,7 @@ from functools import lru_cache, reduce
 from itertools import repeat
 from operator import or_
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from bot.engine.learned import READER_CLASSES, ReaderModel
 from bot.engine.lexicon import load_lexicon, segmenter
@@ -46,6 +46,7 @@ PRAISE_OFFSET = 0.5          # un-negated praise ("已经解决了，点赞") so
 FRAME_REACH = 40             # characters either side of a threat word a not-a-threat frame may span
 FRAME_CACHE = 4096           # compiled frames kept (threat words are a few hundred)
 KEYWORD_MEMO = 50_000        # tokens whose keyword weight is remembered (a few MB at most)
+NO_TOPIC: tuple = ((), "")   # a token that can be no topic (Analyzer._topic_word)
 # Feelings read from these constructions are never read away as "no complaint" by the learned
 # reader: they are rare in the labelled data (so it cannot learn them) and never wrong in it.
 RAILED = frozenset({"angry emoji", "rhetorical"})
@@ -222,6 +223,7 @@ class Analyzer:
         self._tags = lexicon.tags
         self._idf, self._median_idf, self._stopwords = lexicon.idf, lexicon.median_idf, lexicon.stop_words
         self._idf_memo: dict[str, float] = {}
+        self._topic_memo: dict[str, tuple[Sequence[str], str]] = {}
 
     @staticmethod
     def _build_lexicon(phrases: PhraseSet) -> dict[str, _Entry]:
@@ -790,8 +792,9 @@ class Analyzer:
             if weight:
                 freq[tok] = freq.get(tok, 0) + 1
                 weights[tok] = weight
+        score = {tok: count * weights[tok] for tok, count in freq.items()}
         # sorted(..., reverse=True)[:n] is what heapq.nlargest returns, faster for a handful
-        return sorted(freq, key=lambda w: freq[w] * weights[w], reverse=True)[:limit]
+        return sorted(score, key=score.__getitem__, reverse=True)[:limit]
 
     def _keyword_idf(self, tok: str) -> float:
         if len(tok) > 1 and tok not in self._stopwords and not tok.isdigit() and not tok.isspace():
@@ -804,19 +807,35 @@ class Analyzer:
 
     def _topic(self, tokens: list[str], category: str | None) -> str | None:
         """The thing the customer complains about, in their own words (for mirroring)."""
+        memo = self._topic_memo
         first_noun = None
         for tok in tokens:
-            if len(tok) < 2 or len(tok) > 6 or tok in TOPIC_STOPWORDS or tok in self._stopwords:
+            known = memo.get(tok)
+            if known is None:
+                known = self._topic_word(tok)
+            if known is NO_TOPIC:
                 continue
-            entry = self._lexicon.get(tok)
-            tag = self._tags.get(tok, "")
-            if entry is not None and (entry.emotion or entry.positive or entry.degree or entry.negator):
-                continue
-            if entry is not None and category in entry.category and tag and tag[0] in "nv":
+            categories, tag = known
+            if category in categories and tag and tag[0] in "nv":
                 return tok
             if first_noun is None and tag in TOPIC_TAGS:
                 first_noun = tok
         return first_noun
+
+    def _topic_word(self, tok: str) -> tuple[Sequence[str], str]:
+        """What :meth:`_topic` asks of a token: NO_TOPIC, or (its categories, its jieba tag).
+
+        Remembered like keyword weights (up to KEYWORD_MEMO tokens): jieba's tag table has
+        350,000 words, and a small table of the words customers use is the one found in cache."""
+        entry = self._lexicon.get(tok)
+        if (len(tok) < 2 or len(tok) > 6 or tok in TOPIC_STOPWORDS or tok in self._stopwords
+                or (entry is not None and (entry.emotion or entry.positive or entry.degree or entry.negator))):
+            known: tuple[Sequence[str], str] = NO_TOPIC
+        else:
+            known = (entry.category if entry is not None else (), self._tags.get(tok, ""))
+        if len(self._topic_memo) < KEYWORD_MEMO:
+            self._topic_memo[tok] = known
+        return known
 
     def _feeling(self, emotion: str, words: list[str]) -> str | None:
         """The customer's own emotion word, when it reads well in a template."""
