@@ -31,7 +31,7 @@ from operator import or_
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from bot.engine.learned import READER_CLASSES, ReaderModel
+from bot.engine.learned import BOUNDARY, READER_CLASSES, ReaderModel, char_features
 from bot.engine.lexicon import load_lexicon, segmenter
 from bot.engine.phrases import EMOTIONS, PhraseSet, expand_macros, id_label_macro
 from bot.engine.text import normalize, normalize_text
@@ -150,7 +150,7 @@ class _Reading:
 
     __slots__ = ("text", "norm", "tokens", "scores", "triggers", "category_hits", "demand_hits", "threats",
                  "threat_words", "actions", "after_actions", "praise", "total", "negative", "relief", "strong",
-                 "intensified", "candidates", "kinds", "gated", "emotion", "constructs", "learned", "learned_severe", "was")
+                 "intensified", "candidates", "kinds", "grams", "gated", "emotion", "constructs", "learned", "learned_severe", "was")
 
     def __init__(self, text: str, norm: str, tokens: list[str]):
         self.text, self.norm, self.tokens = text, norm, tokens
@@ -170,6 +170,7 @@ class _Reading:
         self.strong = False     # a cue that makes any feeling strong (最后一次, an ultimatum)
         self.intensified = 0    # feeling words under 太/非常/极 (stacked ones make a feeling strong)
         self.candidates: list[tuple] = []     # the regexes that may match (Analyzer._index)
+        self.grams: set[str] | None = None    # characters and pairs (char_features), when shared
         self.kinds: set[str] = set()          # the kinds among them (cue, colour, relief, ...)
         self.gated = False      # the neutral gate decided (a bare id, emoji-only praise): nothing more was read
         self.emotion: str | None = None       # the reading's emotion, once decided
@@ -318,7 +319,11 @@ class Analyzer:
         if self._neutral_gate(reading):
             reading.gated = True
             return reading
-        reading.candidates = self._index.matching(norm)
+        # the message's characters and pairs, read once for the cue index and the learned reader
+        # (unless a digit is in it: the reader folds digits, the cues tell 3 from 7)
+        if _FOLDED.isdisjoint(norm):
+            reading.grams = char_features(norm)
+        reading.candidates = self._index.matching(norm, reading.grams)
         reading.kinds = {c[1] for c in reading.candidates}
         self._read_tokens(reading)
         self._confirm_threats(reading)
@@ -574,7 +579,8 @@ class Analyzer:
         weighed most (``learned_none`` when it read a complaint away); a threat it adds or
         doubts is shown under ``learned_severe`` / ``threat_doubted`` with ``scores["learned_severe"]``.
         """
-        verdict = reader.read(r.norm, self._rule_evidence(r), r.tokens)
+        shared = r.grams if (reader.low, reader.high) == (1, 2) else None
+        verdict = reader.read(r.norm, self._rule_evidence(r), r.tokens, shared)
         if verdict.emotion is None and r.negative and not r.relief and (
                 not r.constructs.isdisjoint(RAILED)
                 or ((len(r.norm.strip()) <= self.phrases.emotions.learned.keep_short
@@ -852,6 +858,7 @@ except ImportError:                     # pragma: no cover
     import sre_constants as _sre
     import sre_parse as _sre_parse
 
+_FOLDED = frozenset("123456789")        # the digits the learned reader's n-grams fold to 0
 _RANGE_LIMIT = 2000                     # a class wider than this (all of CJK) is no filter
 _DIGITS = frozenset("0123456789")
 
@@ -990,14 +997,21 @@ class _Cues:
             for start in starts:
                 table = self.by_pair if len(start) == 2 else self.by_char
                 table[start] = table.get(start, 0) | 1 << i
+        self.by_gram = {**self.by_pair, **self.by_char}     # keys of one and of two characters
 
-    def matching(self, norm: str):
-        """The cues that may match ``norm``, in file order (lookups run in C: map and reduce)."""
+    def matching(self, norm: str, grams: set[str] | None = None):
+        """The cues that may match ``norm``, in file order (lookups run in C: map and reduce).
+
+        ``grams``: the message's characters and neighbouring pairs when the caller has them
+        (:func:`char_features` of a text with no digit it folds): one look-up each, no slicing.
+        Pairs with the boundary mark ``|`` in them can only add a candidate, never lose one."""
         mask = self.always
-        if self.by_pair:
-            mask = reduce(or_, map(self.by_pair.get, map(norm.__getitem__, _pairs(len(norm))), repeat(0)), mask)
-        if self.by_char:
-            mask = reduce(or_, map(self.by_char.get, norm, repeat(0)), mask)
+        if grams is not None:
+            mask = reduce(or_, map(self.by_gram.get, grams, repeat(0)), mask)
+            if BOUNDARY in norm:            # the one character char_features leaves out
+                mask |= self.by_char.get(BOUNDARY, 0)
+        else:
+            mask = self._scan(norm, mask)
         cues = self.cues
         found = []
         while mask:
@@ -1005,6 +1019,13 @@ class _Cues:
             found.append(cues[low.bit_length() - 1])
             mask ^= low
         return found
+
+    def _scan(self, norm: str, mask: int) -> int:
+        if self.by_pair:
+            mask = reduce(or_, map(self.by_pair.get, map(norm.__getitem__, _pairs(len(norm))), repeat(0)), mask)
+        if self.by_char:
+            mask = reduce(or_, map(self.by_char.get, norm, repeat(0)), mask)
+        return mask
 
 
 @lru_cache(maxsize=512)

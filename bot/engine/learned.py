@@ -263,13 +263,17 @@ class ReaderModel:
         """This model's features of a normalised message (:func:`reader_features`)."""
         return reader_features(norm, tokens, self.low, self.high, self.words)
 
-    def read(self, norm: str, rule_evidence: list[float], tokens: Sequence[str] | None = None) -> Verdict:
+    def read(self, norm: str, rule_evidence: list[float], tokens: Sequence[str] | None = None,
+             chars: set[str] | None = None) -> Verdict:
         """The six scores of a message and the decision they make; the hot path of every message.
 
         The features are :meth:`grams`' (a test holds the two to the same scores), looked up
-        in :attr:`_tables`; each distinct feature counts once."""
-        chars, words, pairs = self._tables
-        rows = list(filter(None, map(chars.get, char_features(norm, self.low, self.high))))
+        in :attr:`_tables`; each distinct feature counts once. ``chars``: the message's
+        ``char_features(norm, low, high)``, when the caller has already made them."""
+        by_chars, words, pairs = self._tables
+        if chars is None:
+            chars = char_features(norm, self.low, self.high)
+        rows = list(filter(None, map(by_chars.get, chars)))
         if self.words:
             if tokens is None:
                 raise ValueError("this reader reads words too: pass the message's tokens")
