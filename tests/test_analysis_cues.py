@@ -8,6 +8,7 @@ test_reader.py). Sentences here are written for these tests, not copied from any
 import pytest
 
 from bot.engine.analysis import _Cues, _Pattern, first_chars, prefixes
+from bot.engine.learned import char_features
 from bot.engine.phrases import PhraseFileError, load_phrases
 from bot.engine.text import normalize_text
 
@@ -229,11 +230,24 @@ def test_the_cue_index_never_skips_a_cue_that_matches(engine):
     cues = engine.phrases.emotions.cues
     index = _Cues([_Pattern(c.pattern, "cue") for c in cues])
     every = [re.compile(c.pattern) for c in cues]
+    texts += ["|坑", "坑|", "||", "只能|这样"]
     for text in map(normalize_text, texts):
-        ran = {id(c[0]) for c in index.matching(text)}
-        for compiled, (pattern, *_rest) in zip(every, index.cues):
-            if compiled.search(text):
-                assert id(pattern) in ran, (pattern.pattern, text)
+        runs = [index.matching(text)]
+        if set(text).isdisjoint("123456789"):   # the n-grams the analyser shares with its reader
+            runs.append(index.matching(text, char_features(text)))
+        for run in runs:
+            ran = {id(c[0]) for c in run}
+            for compiled, (pattern, *_rest) in zip(every, index.cues):
+                if compiled.search(text):
+                    assert id(pattern) in ran, (pattern.pattern, text)
+
+
+def test_shared_n_grams_find_a_cue_that_starts_with_the_boundary_mark():
+    """char_features leaves the lone "|" out (it marks both ends); a cue may still start with one."""
+    index = _Cues([_Pattern(r"\|", "cue"), _Pattern(r"坑\|", "cue"), _Pattern("坑", "cue")])
+    for text, want in (("a|b", 1), ("坑|", 3), ("坑", 1), ("好", 0)):
+        scanned, shared = index.matching(text), index.matching(text, char_features(text))
+        assert len(scanned) == want and {id(c) for c in scanned} <= {id(c) for c in shared}, text
 
 
 def test_analyze_is_split_into_short_named_phases():
