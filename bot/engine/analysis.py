@@ -798,9 +798,8 @@ class Analyzer:
             if weight:
                 freq[tok] = freq.get(tok, 0) + 1
                 weights[tok] = weight
-        score = {tok: count * weights[tok] for tok, count in freq.items()}
         # sorted(..., reverse=True)[:n] is what heapq.nlargest returns, faster for a handful
-        return sorted(score, key=score.__getitem__, reverse=True)[:limit]
+        return sorted(freq, key=lambda w: freq[w] * weights[w], reverse=True)[:limit]
 
     def _keyword_idf(self, tok: str) -> float:
         if len(tok) > 1 and tok not in self._stopwords and not tok.isdigit() and not tok.isspace():
