@@ -157,8 +157,8 @@ class _Reading:
         self.scores = dict.fromkeys(EMOTIONS, 0.0)
         self.triggers: dict[str, list[str]] = {"emotion": [], "negated": [], "severe": [], "category": [],
                                                "demand": []}
-        self.category_hits: dict[str, int] = defaultdict(int)
-        self.demand_hits: dict[str, int] = defaultdict(int)
+        self.category_hits: dict[str, int] = {}
+        self.demand_hits: dict[str, int] = {}
         self.threats: list[int] = []          # token indexes of threat words
         self.threat_words: list[int] = []     # media, lawyers: threats only with an action
         self.actions: list[int] = []
@@ -412,10 +412,10 @@ class Analyzer:
     @staticmethod
     def _read_topic_words(r: _Reading, entry: _Entry, tok: str) -> None:
         for name in entry.category:
-            r.category_hits[name] += 1
+            r.category_hits[name] = r.category_hits.get(name, 0) + 1
             r.triggers["category"].append(tok)
         for name in entry.demand:
-            r.demand_hits[name] += 1
+            r.demand_hits[name] = r.demand_hits.get(name, 0) + 1
             r.triggers["demand"].append(tok)
 
     def _read_threat_word(self, r: _Reading, entry: _Entry, i: int, tok: str, clause: list[str]) -> None:
