@@ -6,7 +6,9 @@ modes are interleaved and repeated, and the median run of each is printed::
     python bench/engine.py [--rounds 20] [--repeat 3]
 
 Prints, per mode: start-up (import + dictionaries + phrase compilation), messages per
-second, p50/p99 latency per message, and peak resident memory. The texts are the
+second, mean and p50/p99 latency per message, each message's best time over the rounds
+(averaged: the machine's other work only adds time, so this is the steadier figure), and
+peak resident memory. The texts are the
 labelled customer messages (analyze, and jieba as the floor) and agent drafts (check).
 Targets (issue #2): analyze within 2x the cost of bare segmentation; check p99 < 2 ms.
 The analyser segments without jieba's HMM (its words are all in the dictionary), so the
@@ -70,6 +72,9 @@ def measure(mode: str, rounds: int) -> dict:
         capture_output=True, text=True, check=True, cwd=ROOT,
     )
     data = json.loads(out.stdout.strip().splitlines()[-1])
+    per_round = len(data["lat"]) // rounds
+    # each message's fastest time over the rounds: the machine's other work only ever adds time
+    fastest = [min(data["lat"][r * per_round + i] for r in range(rounds)) for i in range(per_round)]
     lat = sorted(data["lat"])
     total_s = sum(lat) / 1e9
     return {
@@ -77,6 +82,7 @@ def measure(mode: str, rounds: int) -> dict:
         "messages": len(lat),
         "per_s": len(lat) / total_s,
         "mean_us": statistics.fmean(lat) / 1e3,
+        "fastest_us": statistics.fmean(fastest) / 1e3,
         "p50_us": lat[len(lat) // 2] / 1e3,
         "p99_us": lat[int(len(lat) * 0.99)] / 1e3,
         "startup_s": data["startup"],
@@ -95,14 +101,17 @@ def main() -> int:
         for mode in modes:
             runs[mode].append(measure(mode, args.rounds))
     rows = [sorted(runs[m], key=lambda r: r["mean_us"])[len(runs[m]) // 2] for m in modes]
-    print(f"{'mode':<10}{'msgs':>8}{'msg/s':>10}{'mean µs':>10}{'p50 µs':>9}{'p99 µs':>9}{'start s':>9}{'peak MB':>9}")
+    print(f"{'mode':<12}{'msgs':>7}{'msg/s':>8}{'mean µs':>9}{'best µs':>9}{'p50 µs':>8}{'p99 µs':>8}"
+          f"{'start s':>8}{'peak MB':>8}")
     for r in rows:
         print(
-            f"{r['mode']:<10}{r['messages']:>8}{r['per_s']:>10.0f}{r['mean_us']:>10.1f}{r['p50_us']:>9.1f}"
-            f"{r['p99_us']:>9.1f}{r['startup_s']:>9.2f}{r['rss_mb']:>9.0f}"
+            f"{r['mode']:<12}{r['messages']:>7}{r['per_s']:>8.0f}{r['mean_us']:>9.1f}{r['fastest_us']:>9.1f}"
+            f"{r['p50_us']:>8.1f}{r['p99_us']:>8.1f}{r['startup_s']:>8.2f}{r['rss_mb']:>8.0f}"
         )
+    print("(best µs: each message's fastest time over the rounds, averaged; steadier than the mean on a busy machine)")
     floor, floor_nohmm, rules, analyze, check = rows
-    print(f"analyze / bare jieba.lcut (mean per message): {analyze['mean_us'] / floor['mean_us']:.2f}x  (target <= 2x)")
+    print(f"analyze / bare jieba.lcut (mean per message): {analyze['mean_us'] / floor['mean_us']:.2f}x  (target <= 2x); "
+          f"by best times: {analyze['fastest_us'] / floor['fastest_us']:.2f}x")
     print(f"  of which the learned reader: {analyze['mean_us'] - rules['mean_us']:.1f} µs a message; the rules alone "
           f"(mode 'rules'): {rules['mean_us'] / floor['mean_us']:.2f}x")
     print(f"analyze / bare jieba.lcut(HMM=False), the mode the analyser uses: "
