@@ -15,7 +15,7 @@ import pytest
 
 from bot.engine.analysis import Analyzer
 from bot.engine.learned import (READER_CLASSES, READER_FORMAT, READER_OUTPUTS, RULE_EVIDENCE, ReaderModel, Verdict,
-                                features, load_reader, word_features)
+                                char_features, features, load_reader, word_features)
 from bot.engine.phrases import PhraseFileError, load_phrases
 from bot.admin.quality import read_blind
 from bot.engine.text import normalize_text
@@ -137,8 +137,12 @@ def test_reading_weighs_exactly_the_training_features(engine):
         if evidence is None:
             continue
         norm, tokens = normalize_text(text), analyzer.tokens(text)
-        got = analyzer.reader.read(norm, evidence, tokens).scores
-        assert got == pytest.approx(reference_scores(analyzer.reader, norm, evidence, tokens), abs=1e-9), text
+        reader, chars = analyzer.reader, char_features(normalize_text(text))
+        got = reader.read(norm, evidence, tokens).scores
+        assert got == pytest.approx(reference_scores(reader, norm, evidence, tokens), abs=1e-9), text
+        # the n-grams the analyser shares with its cue index give the same scores and explanations
+        assert reader.read(norm, evidence, tokens, chars).scores == got
+        assert reader.heaviest(norm, 1, 0, words=tokens, chars=chars) == reader.heaviest(norm, 1, 0, words=tokens)
 
 
 def test_word_and_pair_weights_are_found_by_their_tokens():

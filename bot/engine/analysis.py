@@ -592,7 +592,7 @@ class Analyzer:
         if verdict.severe != r.severe:
             r.learned_severe = verdict.severe_share
             if verdict.severe:
-                words = reader.heaviest(r.norm, len(READER_CLASSES), words=r.tokens)
+                words = reader.heaviest(r.norm, len(READER_CLASSES), words=r.tokens, chars=shared)
                 r.triggers["learned_severe"] = words
                 r.triggers["severe"] = words or ["learned"]     # what the supervisor's alert quotes
             else:
@@ -602,7 +602,7 @@ class Analyzer:
             toward = READER_CLASSES.index(verdict.emotion or "none")
             against = READER_CLASSES.index(r.emotion or "none")
             r.triggers["learned" if verdict.emotion else "learned_none"] = reader.heaviest(
-                r.norm, toward, against, words=r.tokens)
+                r.norm, toward, against, words=r.tokens, chars=shared)
             r.learned = verdict.share
             r.was = r.emotion
             if verdict.emotion is None:     # the rules' words did not make a complaint after all

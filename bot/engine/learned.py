@@ -181,9 +181,10 @@ class Verdict:
         self.scores = scores        # five emotion scores (none first), then the severe score
         emotions = scores[:len(READER_CLASSES)]
         self.severe = scores[len(READER_CLASSES)] > 0
-        best = max(range(len(emotions)), key=emotions.__getitem__)
+        best = emotions.index(max(emotions))    # the first of the highest
         if best == 0 and self.severe:       # a threat is always a complaint: its likeliest feeling
-            best = max(range(1, len(emotions)), key=emotions.__getitem__)
+            feelings = emotions[1:]
+            best = 1 + feelings.index(max(feelings))
         self.best = best
 
     @property
@@ -259,9 +260,17 @@ class ReaderModel:
                 chars[feature] = row
         return chars, words, pairs
 
-    def grams(self, norm: str, tokens: Sequence[str] | None = None) -> set[str]:
-        """This model's features of a normalised message (:func:`reader_features`)."""
-        return reader_features(norm, tokens, self.low, self.high, self.words)
+    def grams(self, norm: str, tokens: Sequence[str] | None = None, chars: set[str] | None = None) -> set[str]:
+        """This model's features of a normalised message (:func:`reader_features`); ``chars``:
+        its character n-grams, when the caller already has them (copied, not changed)."""
+        if chars is None:
+            return reader_features(norm, tokens, self.low, self.high, self.words)
+        grams = set(chars)
+        if self.words:
+            if tokens is None:
+                raise ValueError("this reader reads words too: pass the message's tokens")
+            grams.update(word_features(tokens))
+        return grams
 
     def read(self, norm: str, rule_evidence: list[float], tokens: Sequence[str] | None = None,
              chars: set[str] | None = None) -> Verdict:
@@ -298,17 +307,18 @@ class ReaderModel:
         return readable
 
     def heaviest(self, norm: str, toward: int, against: int | None = None, limit: int = 3,
-                 words: list[str] | None = None) -> list[str]:
+                 words: list[str] | None = None, chars: set[str] | None = None) -> list[str]:
         """The features of a message that pushed hardest toward output ``toward`` (rather than
         ``against``), as the customer's own text: n-grams, words, two words run together.
 
         With ``words`` (the message's jieba tokens) text inside one word comes first: "们这"
         may weigh as much as "你们", but only the word reads as a reason to a person.
+        ``chars`` as in :meth:`read`.
         """
         weights, readable = self.weights, self._readable
         # readable features as the customer typed them (no word pair that had a space between)
         pushes = []
-        for feature in readable.keys() & self.grams(norm, words):
+        for feature in readable.keys() & self.grams(norm, words, chars):
             shown = readable[feature]
             if shown in norm:
                 row = weights[feature]
