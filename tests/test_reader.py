@@ -147,12 +147,41 @@ def test_reading_weighs_exactly_the_training_features(engine):
 
 def test_word_and_pair_weights_are_found_by_their_tokens():
     row = (0.0, 1.0, 0.0, 0.0, 0.0, 0.0)
-    reader = replace(toy_reader((0.0,) * WIDTH, {"w:投诉": row, "p:不|给": row, "p:||分": row, "w:a": row}), words=True)
+    weights = {"w:投诉": row, "p:不|给": row, "p:||分": row, "w:a": row, "w:": row, "p:": row}
+    reader = replace(toy_reader((0.0,) * WIDTH, weights), words=True)
     evidence = [0.0] * len(RULE_EVIDENCE)
     for tokens, anger in ((["我", "要", "投诉", "投诉"], 1.0), (["不", "给"], 1.0), (["不", " ", "给"], 1.0),
-                          (["|", "分"], 1.0), (["||", "分"], 0.0), (["a"], 0.0), (["不给"], 0.0)):
+                          (["|", "分"], 1.0), (["||", "分"], 0.0), (["a"], 0.0), (["不给"], 0.0),
+                          # the character bigrams "w:" and "p:" are n-grams like any other
+                          (["new", ":", "投诉"], 2.0), (["help", ":"], 1.0), (["p", ":"], 1.0)):
         norm = "".join(tokens)
         assert reader.read(norm, evidence, tokens).scores[1] == anger == reference_scores(reader, norm, evidence, tokens)[1]
+
+
+def reference_heaviest(reader: ReaderModel, norm: str, toward: int, against: int | None, words: list[str]) -> list[str]:
+    """heaviest() as first written: every feature shown and filtered on each call."""
+    pushes = sorted(((row[toward] - (row[against] if against is not None else 0.0), g)
+                     for g in reader.grams(norm, words) if (row := reader.weights.get(g)) is not None), reverse=True)
+    inside: list[str] = []
+    across: list[str] = []
+    for push, g in pushes:
+        shown = g[2:].replace("|", "", 1) if g.startswith("p:") else g[2:] if g.startswith("w:") else g
+        if (push <= 0 or shown in inside or shown in across or not shown.isalnum()
+                or sum(map(str.isalpha, shown)) < 2 or shown not in norm):
+            continue
+        (inside if any(shown in w for w in words) else across).append(shown)
+        if len(inside) == 3:
+            break
+    return (inside + across)[:3]
+
+
+def test_explanations_are_the_heaviest_readable_features(engine):
+    analyzer = engine.analyzer
+    for text in labelled_texts()[:1500]:
+        norm, tokens = normalize_text(text), analyzer.tokens(text)
+        for toward, against in ((1, 0), (0, 1), (5, None), (4, 2)):
+            assert (analyzer.reader.heaviest(norm, toward, against, words=tokens)
+                    == reference_heaviest(analyzer.reader, norm, toward, against, tokens)), text
 
 
 def test_a_word_reader_without_tokens_says_so(engine):

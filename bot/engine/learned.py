@@ -126,7 +126,9 @@ def load_model(path: Path) -> tuple[LinearModel | None, list[tuple[int, str]]]:
 # as a reader of character n-grams.
 READER_FORMAT = "complaint-bot/reader/3"
 READER_FORMATS = ("complaint-bot/reader/2", READER_FORMAT)
-WORD, PAIR = "w:", "p:"     # word features' prefixes: no character 1-2-gram can look like one
+# Word features' prefixes: a word feature is longer than any character 1-2-gram (the bigrams
+# "w:" and "p:" themselves are character n-grams, typed as in "new:")
+WORD, PAIR = "w:", "p:"
 READER_CLASSES = ("none", "anger", "anxiety", "disappointment", "dissatisfaction")
 READER_OUTPUTS = (*READER_CLASSES, "severe")
 # The rules' reading as the reader sees it, in order (bot.engine.analysis computes it). A model
@@ -251,13 +253,13 @@ class ReaderModel:
         words: dict[str, tuple[float, ...]] = {}
         pairs: dict[str, tuple[float, ...]] = {}
         for feature, row in self.weights.items():
-            if self.words and feature.startswith(WORD):
+            if not self.words or len(feature) <= self.high:         # a character n-gram ("w:" too)
+                chars[feature] = row
+            elif feature.startswith(WORD):
                 if len(feature) > len(WORD) + 1:        # word_features makes none of one character
                     words[feature[len(WORD):]] = row
-            elif self.words and feature.startswith(PAIR):
+            elif feature.startswith(PAIR):
                 pairs[feature[len(PAIR):]] = row
-            else:
-                chars[feature] = row
         return chars, words, pairs
 
     def grams(self, norm: str, tokens: Sequence[str] | None = None, chars: set[str] | None = None) -> set[str]:
@@ -296,15 +298,22 @@ class ReaderModel:
 
     @cached_property
     def _readable(self) -> dict[str, str]:
-        """The features a person can read, as the text they stand for (:func:`_shown`): letters,
-        digits and CJK characters only, two letters or CJK characters at least (no boundary
-        marks, folded digits or punctuation). Worked out once, not on every explanation."""
+        """The features a person can read, as the text they stand for (a word reader's words and
+        pairs by :func:`_shown`, n-grams as they are): letters, digits and CJK characters only,
+        two letters or CJK characters at least (no boundary marks, folded digits or
+        punctuation). Worked out once, not on every explanation."""
         readable = {}
         for feature in self.weights:
-            shown = _shown(feature) if self.words else feature
+            shown = _shown(feature) if self.words and len(feature) > self.high else feature
             if shown.isalnum() and sum(map(str.isalpha, shown)) >= 2:
                 readable[feature] = shown
         return readable
+
+    def warm(self) -> ReaderModel:
+        """Build the look-up tables now (at start-up), not on the first message; returns self."""
+        for table in ("_tables", "_readable"):
+            getattr(self, table)
+        return self
 
     def heaviest(self, norm: str, toward: int, against: int | None = None, limit: int = 3,
                  words: list[str] | None = None, chars: set[str] | None = None) -> list[str]:
@@ -385,6 +394,5 @@ def load_reader(path: Path) -> tuple[ReaderModel | None, list[tuple[int, str]]]:
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         return None, [(1, f"模型文件格式不对（{err}）")]
     meta = data.get("meta") or {}
-    model = ReaderModel(bias, weights, rules, low, high, str(meta.get("rules", "")), words, str(meta.get("cut", "")))
-    model._tables, model._readable      # built now, at start-up, not on the first message
-    return model, []
+    return ReaderModel(bias, weights, rules, low, high, str(meta.get("rules", "")), words,
+                       str(meta.get("cut", ""))).warm(), []
