@@ -62,7 +62,9 @@ def _fold(text: str, fold) -> tuple[str, list[int]]:
 
 
 def _nfkc_lower(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).lower()
+    folded = unicodedata.normalize("NFKC", text).lower()
+    # a NUL is no text, and OpenCC's C interface would stop reading at it
+    return folded.replace("\x00", "") if "\x00" in folded else folded
 
 
 # Characters tw2s changes only inside a longer match: a phrase (深沈 -> 深沉, 反覆 -> 反复) or a
@@ -91,8 +93,6 @@ def convertible() -> frozenset[str]:
 def _simplified(text: str) -> str:
     if convertible().isdisjoint(text):
         return text
-    if "\x00" in text:     # OpenCC's C interface stops at a NUL: what follows would be lost
-        return "\x00".join(map(_simplified, text.split("\x00")))
     try:
         return converter().convert(text)
     except UnicodeEncodeError:
