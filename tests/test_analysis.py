@@ -137,3 +137,13 @@ def test_the_cue_prefilter_never_skips_a_cue_that_matches(engine):
         for text in texts:
             if first is not None and first.isdisjoint(text):
                 assert regex.search(text) is None, (cue.pattern, text)
+
+
+def test_long_tokens_are_not_remembered(engine):
+    """Order numbers and links rarely recur: remembered, they would fill the token memos for good."""
+    long_id = "sf" + "7" * 30
+    tokens = engine.analyzer.tokens(f"快递单 {long_id} 到现在还没送到，太慢了")
+    assert long_id in tokens
+    engine.analyzer.analyze(f"快递单 {long_id} 到现在还没送到，太慢了")
+    for memo in (engine.analyzer._idf_memo, engine.analyzer._topic_memo):
+        assert long_id not in memo and "快递" in memo

@@ -31,7 +31,7 @@ from operator import or_
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from bot.engine.learned import BOUNDARY, READER_CLASSES, ReaderModel, char_features
+from bot.engine.learned import BOUNDARY, DIGIT_FOLD, READER_CLASSES, ReaderModel, char_features
 from bot.engine.lexicon import load_lexicon, segmenter
 from bot.engine.phrases import EMOTIONS, PhraseSet, expand_macros, id_label_macro
 from bot.engine.text import normalize, normalize_text
@@ -46,7 +46,8 @@ PRAISE_OFFSET = 0.5          # un-negated praise ("已经解决了，点赞") so
 FRAME_REACH = 40             # characters either side of a threat word a not-a-threat frame may span
 FRAME_CACHE = 4096           # compiled frames kept (threat words are a few hundred)
 KEYWORD_MEMO = 50_000        # tokens whose keyword weight is remembered (a few MB at most)
-NO_TOPIC: tuple = ((), "")   # a token that can be no topic (Analyzer._topic_word)
+MEMO_LONGEST = 8             # longer tokens (order numbers, links) are not remembered: they rarely recur
+NO_TOPIC = ((), "no topic")  # what Analyzer._topic_word remembers of a token that can be no topic
 # Feelings read from these constructions are never read away as "no complaint" by the learned
 # reader: they are rare in the labelled data (so it cannot learn them) and never wrong in it.
 RAILED = frozenset({"angry emoji", "rhetorical"})
@@ -786,7 +787,8 @@ class Analyzer:
         """TF-IDF keywords with jieba.analyse's IDF table, on the tokens already cut.
 
         Each token's IDF (0.0 when it can be no keyword) is remembered after its first
-        message, up to KEYWORD_MEMO tokens: one lookup per token instead of four tests.
+        message, up to KEYWORD_MEMO tokens of at most MEMO_LONGEST characters: one lookup per
+        token instead of four tests.
         """
         memo = self._idf_memo
         freq: dict[str, int] = {}
@@ -806,7 +808,7 @@ class Analyzer:
             weight = self._idf.get(tok, self._median_idf)
         else:
             weight = 0.0
-        if len(self._idf_memo) < KEYWORD_MEMO:
+        if len(self._idf_memo) < KEYWORD_MEMO and len(tok) <= MEMO_LONGEST:
             self._idf_memo[tok] = weight
         return weight
 
@@ -830,15 +832,16 @@ class Analyzer:
     def _topic_word(self, tok: str) -> tuple[Sequence[str], str]:
         """What :meth:`_topic` asks of a token: NO_TOPIC, or (its categories, its jieba tag).
 
-        Remembered like keyword weights (up to KEYWORD_MEMO tokens): jieba's tag table has
-        350,000 words, and a small table of the words customers use is the one found in cache."""
+        Remembered like keyword weights (up to KEYWORD_MEMO tokens of at most MEMO_LONGEST
+        characters): jieba's tag table has 350,000 words, and a small table of the words
+        customers use is the one found in cache."""
         entry = self._lexicon.get(tok)
         if (len(tok) < 2 or len(tok) > 6 or tok in TOPIC_STOPWORDS or tok in self._stopwords
                 or (entry is not None and (entry.emotion or entry.positive or entry.degree or entry.negator))):
             known: tuple[Sequence[str], str] = NO_TOPIC
         else:
             known = (entry.category if entry is not None else (), self._tags.get(tok, ""))
-        if len(self._topic_memo) < KEYWORD_MEMO:
+        if len(self._topic_memo) < KEYWORD_MEMO and len(tok) <= MEMO_LONGEST:
             self._topic_memo[tok] = known
         return known
 
@@ -857,7 +860,7 @@ except ImportError:                     # pragma: no cover
     import sre_constants as _sre
     import sre_parse as _sre_parse
 
-_FOLDED = frozenset("123456789")        # the digits the learned reader's n-grams fold to 0
+_FOLDED = frozenset(map(chr, DIGIT_FOLD))   # the digits the learned reader's n-grams fold to 0
 _RANGE_LIMIT = 2000                     # a class wider than this (all of CJK) is no filter
 _DIGITS = frozenset("0123456789")
 
