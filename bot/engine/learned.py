@@ -21,7 +21,7 @@ from functools import cached_property
 from itertools import compress
 from operator import add
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, KeysView, Sequence
 
 FORMAT = "complaint-bot/char-ngram-logistic/1"
 BOUNDARY = "|"
@@ -243,24 +243,24 @@ class ReaderModel:
         return tuple(zip(*self.rules))
 
     @cached_property
-    def _tables(self) -> tuple[dict[str, tuple[float, ...]], dict[str, tuple[float, ...]], dict[str, tuple[float, ...]]]:
-        """The weights as :meth:`read` looks them up: character n-grams by their text, words by
-        the token itself (``投诉``, not ``w:投诉``), word pairs by ``a|b``. Reading then builds no
-        prefixed strings, and a token's hash is the one the rules' look-ups already cached.
-        The same row objects, in the file's order (the trainer writes the commonest first, so
-        the rows most messages touch sit together in memory)."""
-        chars: dict[str, tuple[float, ...]] = {}
+    def _tables(self) -> tuple[dict[str, tuple[float, ...]], dict[str, tuple[float, ...]]]:
+        """A word reader's word and pair weights as :meth:`read` looks them up: words by the
+        token itself (``投诉``, not ``w:投诉``), pairs by ``a|b``; character n-grams are looked
+        up in :attr:`weights` as they are. Reading then builds no prefixed strings, and a
+        token's hash is the one the rules' look-ups already cached. The same row objects, in
+        the file's order (the trainer writes the commonest first, so the rows most messages
+        touch sit together in memory)."""
         words: dict[str, tuple[float, ...]] = {}
         pairs: dict[str, tuple[float, ...]] = {}
-        for feature, row in self.weights.items():
-            if not self.words or len(feature) <= self.high:         # a character n-gram ("w:" too)
-                chars[feature] = row
-            elif feature.startswith(WORD):
-                if len(feature) > len(WORD) + 1:        # word_features makes none of one character
+        if self.words:
+            for feature, row in self.weights.items():
+                if len(feature) <= self.high:           # a character n-gram ("w:" and "p:" too)
+                    continue
+                if feature.startswith(WORD) and len(feature) > len(WORD) + 1:  # none of one character
                     words[feature[len(WORD):]] = row
-            elif feature.startswith(PAIR):
-                pairs[feature[len(PAIR):]] = row
-        return chars, words, pairs
+                elif feature.startswith(PAIR):
+                    pairs[feature[len(PAIR):]] = row
+        return words, pairs
 
     def grams(self, norm: str, tokens: Sequence[str] | None = None, chars: set[str] | None = None) -> set[str]:
         """This model's features of a normalised message (:func:`reader_features`); ``chars``:
@@ -279,12 +279,12 @@ class ReaderModel:
         """The six scores of a message and the decision they make; the hot path of every message.
 
         The features are :meth:`grams`' (a test holds the two to the same scores), looked up
-        in :attr:`_tables`; each distinct feature counts once. ``chars``: the message's
-        ``char_features(norm, low, high)``, when the caller has already made them."""
-        by_chars, words, pairs = self._tables
+        in :attr:`weights` and :attr:`_tables`; each distinct feature counts once. ``chars``:
+        the message's ``char_features(norm, low, high)``, when the caller has already made them."""
+        words, pairs = self._tables
         if chars is None:
             chars = char_features(norm, self.low, self.high)
-        rows = list(filter(None, map(by_chars.get, chars)))
+        rows = list(filter(None, map(self.weights.get, chars)))
         if self.words:
             if tokens is None:
                 raise ValueError("this reader reads words too: pass the message's tokens")
@@ -296,18 +296,18 @@ class ReaderModel:
             rows.append(column if value == 1.0 else tuple(map(float(value).__mul__, column)))
         return Verdict(tuple(map(add, self.bias, map(sum, zip(*rows)))) if rows else self.bias)
 
+    def _shown(self, feature: str) -> str:
+        """A feature as the text it stands for: a word reader's words and pairs by :func:`_shown`,
+        n-grams as they are."""
+        return _shown(feature) if self.words and len(feature) > self.high else feature
+
     @cached_property
-    def _readable(self) -> dict[str, str]:
-        """The features a person can read, as the text they stand for (a word reader's words and
-        pairs by :func:`_shown`, n-grams as they are): letters, digits and CJK characters only,
-        two letters or CJK characters at least (no boundary marks, folded digits or
-        punctuation). Worked out once, not on every explanation."""
-        readable = {}
-        for feature in self.weights:
-            shown = _shown(feature) if self.words and len(feature) > self.high else feature
-            if shown.isalnum() and sum(map(str.isalpha, shown)) >= 2:
-                readable[feature] = shown
-        return readable
+    def _readable(self) -> KeysView[str]:
+        """The features a person can read as they stand for text: letters, digits and CJK
+        characters only, two letters or CJK characters at least (no boundary marks, folded
+        digits or punctuation). Worked out once, not on every explanation."""
+        return dict.fromkeys(feature for feature in self.weights      # a dict: half a set's size
+                             if (shown := self._shown(feature)).isalnum() and sum(map(str.isalpha, shown)) >= 2).keys()
 
     def warm(self) -> ReaderModel:
         """Build the look-up tables now (at start-up), not on the first message; returns self."""
@@ -327,8 +327,8 @@ class ReaderModel:
         weights, readable = self.weights, self._readable
         # readable features as the customer typed them (no word pair that had a space between)
         pushes = []
-        for feature in readable.keys() & self.grams(norm, words, chars):
-            shown = readable[feature]
+        for feature in readable & self.grams(norm, words, chars):
+            shown = self._shown(feature)
             if shown in norm:
                 row = weights[feature]
                 push = row[toward] - (row[against] if against is not None else 0.0)

@@ -74,6 +74,7 @@ def _nfkc_lower(text: str) -> str:
 PHRASE_ONLY = frozenset("吃哩唇坏峰床才核梁沈灶甦痴皂瞭秘粽群藉衹覆")
 # The blocks OpenCC's dictionaries cover, CJK radicals to Extension H (a test probes all of Unicode).
 PROBED = ((0x2E80, 0x9FFF), (0xF900, 0xFAFF), (0xFE30, 0xFE4F), (0x20000, 0x323AF))
+PROBE_CHUNK = 4096
 
 
 @lru_cache(maxsize=1)
@@ -82,12 +83,16 @@ def convertible() -> frozenset[str]:
     own (found by converting all of :data:`PROBED` in one call, once per process: ~50 ms) and
     :data:`PHRASE_ONLY`; and lone surrogates, which :func:`_simplified` replaces. A text with
     none of them (four messages in five) converts to itself, so it is not sent through OpenCC."""
-    chars = [chr(i) for low, high in PROBED for i in range(low, high + 1)]
-    out = converter().convert("\n".join(chars)).split("\n")
-    if len(out) != len(chars):          # one converted to a line break: ask one by one
-        out = [converter().convert(ch) for ch in chars]
-    surrogates = map(chr, range(0xD800, 0xE000))
-    return frozenset(ch for ch, to in zip(chars, out) if ch != to).union(PHRASE_ONLY, surrogates)
+    found = set(PHRASE_ONLY)
+    found.update(map(chr, range(0xD800, 0xE000)))
+    for low, high in PROBED:
+        for start in range(low, high + 1, PROBE_CHUNK):     # a few thousand at a time: small peak
+            chars = [chr(i) for i in range(start, min(start + PROBE_CHUNK, high + 1))]
+            out = converter().convert("\n".join(chars)).split("\n")
+            if len(out) != len(chars):          # one converted to a line break: ask one by one
+                out = [converter().convert(ch) for ch in chars]
+            found.update(ch for ch, to in zip(chars, out) if ch != to)
+    return frozenset(found)
 
 
 def _simplified(text: str) -> str:
