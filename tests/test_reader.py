@@ -104,6 +104,11 @@ def test_the_fast_n_grams_are_exactly_the_training_features(engine, text):
     assert reader.grams(norm, tokens) == set(features(norm, reader.low, reader.high)) | set(word_features(tokens))
     bigrams = replace(reader, low=2)
     assert bigrams.grams(norm, tokens) == set(features(norm, 2, 2)) | set(word_features(tokens))
+    # the analyser offers its character 1-2-grams; a reader of other lengths makes its own
+    assert bigrams.grams(norm, tokens, char_features(norm)) == bigrams.grams(norm, tokens)
+    evidence = [0.0] * len(RULE_EVIDENCE)
+    assert (bigrams.read(norm, evidence, tokens, char_features(norm)).scores
+            == pytest.approx(bigrams.read(norm, evidence, tokens).scores, abs=1e-9))
 
 
 def test_the_trainer_builds_the_features_the_bot_reads(engine):

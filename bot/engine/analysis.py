@@ -580,7 +580,7 @@ class Analyzer:
         weighed most (``learned_none`` when it read a complaint away); a threat it adds or
         doubts is shown under ``learned_severe`` / ``threat_doubted`` with ``scores["learned_severe"]``.
         """
-        shared = r.grams if (reader.low, reader.high) == (1, 2) else None
+        shared = r.grams        # the reader knows whether they are its own character features
         verdict = reader.read(r.norm, self._rule_evidence(r), r.tokens, shared)
         if verdict.emotion is None and r.negative and not r.relief and (
                 not r.constructs.isdisjoint(RAILED)

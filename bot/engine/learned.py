@@ -262,10 +262,14 @@ class ReaderModel:
                     pairs[feature[len(PAIR):]] = row
         return words, pairs
 
+    def _takes(self, chars: set[str] | None) -> bool:
+        """Whether the caller's character 1-2-grams are this reader's character features."""
+        return chars is not None and (self.low, self.high) == (1, 2)
+
     def grams(self, norm: str, tokens: Sequence[str] | None = None, chars: set[str] | None = None) -> set[str]:
-        """This model's features of a normalised message (:func:`reader_features`); ``chars``:
-        its character n-grams, when the caller already has them (copied, not changed)."""
-        if chars is None:
+        """This model's features of a normalised message (:func:`reader_features`); ``chars``
+        as in :meth:`read` (copied, not changed)."""
+        if not self._takes(chars):
             return reader_features(norm, tokens, self.low, self.high, self.words)
         grams = set(chars)
         if self.words:
@@ -280,9 +284,10 @@ class ReaderModel:
 
         The features are :meth:`grams`' (a test holds the two to the same scores), looked up
         in :attr:`weights` and :attr:`_tables`; each distinct feature counts once. ``chars``:
-        the message's ``char_features(norm, low, high)``, when the caller has already made them."""
+        the message's ``char_features(norm)`` (1-2-grams), when the caller has already made
+        them; a reader of other n-gram lengths makes its own."""
         words, pairs = self._tables
-        if chars is None:
+        if not self._takes(chars):
             chars = char_features(norm, self.low, self.high)
         rows = list(filter(None, map(self.weights.get, chars)))
         if self.words:
